@@ -1,0 +1,3 @@
+//! End-user JWTs (partner-api.md §2).
+
+pub mod issue;

@@ -1,0 +1,3 @@
+//! GTF → gtf-bff callbacks (partner-api.md §3).
+
+pub mod credential;

@@ -1,0 +1,39 @@
+//! The `gtf-bff` command line (partner-api.md §6).
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gtf-bff",
+    version,
+    about = "Partner backend-for-frontend for GoPay OneKYC (GTF) KTP Scan",
+    long_about = "Partner backend-for-frontend for GoPay OneKYC (GTF) KTP Scan.\n\n\
+                  Configuration comes from the environment (and a .env file when present); \
+                  see .env.example."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply database migrations, then serve the partner API and run the
+    /// background workers (the default command).
+    Serve,
+    /// Apply database migrations to DATABASE_URL and exit.
+    Migrate,
+    /// Run the GTF simulator: token gateway, API gateway, object storage for
+    /// the presigned URLs, and the callback sender, on SIM_LISTEN_ADDR.
+    Sim,
+    /// Print a JWT for a user, signed with AUTH_JWT_SECRET (and carrying
+    /// AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE when set), for trying the API with curl.
+    Token {
+        /// The partner user id (the `sub` claim).
+        #[arg(long)]
+        sub: String,
+        /// Lifetime of the token in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
+}

@@ -1,0 +1,331 @@
+//! Typed configuration, read once from the environment and validated at start
+//! (partner-api.md §6). Each command reads only the part it needs.
+
+mod env;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::callback::credential::CallbackCredential;
+
+pub use env::{ConfigError, Env};
+
+/// Where and how to reach GTF, and with which partner credentials.
+#[derive(Debug, Clone)]
+pub struct GtfConfig {
+    pub token_base_url: BaseUrl,
+    pub api_base_url: BaseUrl,
+    pub client_id: String,
+    pub pass_key: SecretString,
+    pub onboarding_partner: String,
+    pub partner_user_id_type: String,
+    pub timeout: Duration,
+}
+
+impl GtfConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            token_base_url: BaseUrl::from_env(env, "GTF_TOKEN_BASE_URL")?,
+            api_base_url: BaseUrl::from_env(env, "GTF_API_BASE_URL")?,
+            client_id: header_safe(env, "GTF_CLIENT_ID")?.to_owned(),
+            pass_key: {
+                header_safe(env, "GTF_PASS_KEY")?;
+                env.required_secret("GTF_PASS_KEY")?
+            },
+            onboarding_partner: header_safe(env, "GTF_ONBOARDING_PARTNER")?.to_owned(),
+            partner_user_id_type: header_safe(env, "GTF_PARTNER_USER_ID_TYPE")?.to_owned(),
+            timeout: env.millis_or("GTF_TIMEOUT_MS", 10_000)?,
+        })
+    }
+}
+
+/// What `gtf-bff serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub database_url: SecretString,
+    pub listen_addr: SocketAddr,
+    pub gtf: GtfConfig,
+}
+
+impl ServiceConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            database_url: database_url(env)?,
+            listen_addr: env.parse_or(
+                "BFF_LISTEN_ADDR",
+                SocketAddr::from(([0, 0, 0, 0], 8080)),
+                "an address such as 0.0.0.0:8080",
+            )?,
+            gtf: GtfConfig::from_env(env)?,
+        })
+    }
+}
+
+pub fn database_url(env: &Env) -> Result<SecretString, ConfigError> {
+    let raw = env.required("DATABASE_URL")?;
+    if !(raw.starts_with("postgres://") || raw.starts_with("postgresql://")) {
+        // The value may hold a password: say what is wrong, not what it is.
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            "expected a postgres:// or postgresql:// connection string",
+        ));
+    }
+    Ok(SecretString::from(raw))
+}
+
+/// How a repeated confirm of an already confirmed submission is answered;
+/// GTF's documentation says both (gtf-api.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmRepeat {
+    /// 200 with the same body (idempotent), the default.
+    Ok,
+    /// `409 SUBMISSION_STATE_CONFLICT`.
+    Conflict,
+}
+
+/// What `gtf-bff sim` needs (partner-api.md §6, "The simulator").
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub listen_addr: SocketAddr,
+    /// Base of the presigned URLs handed out; by default the bound address.
+    /// Set it when apps reach the simulator under another name (compose).
+    pub public_url: Option<BaseUrl>,
+    pub client_id: String,
+    pub pass_key: SecretString,
+    pub callback_url: Option<Url>,
+    pub callback_auth: Option<CallbackCredential>,
+    pub processing: Duration,
+    pub token_ttl: Duration,
+    pub upload_ttl: Duration,
+    pub documents: Vec<String>,
+    pub confirm_repeat: ConfirmRepeat,
+    /// Delay before the first callback retry; doubled on each further one.
+    pub callback_retry_base: Duration,
+    pub callback_attempts: u32,
+}
+
+impl SimConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let documents = env.list("SIM_DOCUMENTS");
+        Ok(Self {
+            listen_addr: env.parse_or(
+                "SIM_LISTEN_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9090)),
+                "an address such as 127.0.0.1:9090",
+            )?,
+            public_url: env
+                .optional("SIM_PUBLIC_URL")
+                .map(|_| BaseUrl::from_env(env, "SIM_PUBLIC_URL"))
+                .transpose()?,
+            client_id: env.required("GTF_CLIENT_ID")?.to_owned(),
+            pass_key: env.required_secret("GTF_PASS_KEY")?,
+            callback_url: env
+                .optional("SIM_CALLBACK_URL")
+                .map(|_| http_url(env, "SIM_CALLBACK_URL"))
+                .transpose()?,
+            callback_auth: env
+                .optional("SIM_CALLBACK_AUTH")
+                .map(|raw| {
+                    CallbackCredential::parse(raw)
+                        .map_err(|problem| ConfigError::new("SIM_CALLBACK_AUTH", problem))
+                })
+                .transpose()?,
+            processing: Duration::from_millis(env.parse_or(
+                "SIM_PROCESSING_MS",
+                2_000,
+                "a whole number of milliseconds",
+            )?),
+            token_ttl: env.secs_or("SIM_TOKEN_TTL_SECS", 1_800)?,
+            upload_ttl: env.secs_or("SIM_UPLOAD_TTL_SECS", 600)?,
+            documents: if documents.is_empty() {
+                vec!["KTP".to_owned()]
+            } else {
+                documents
+            },
+            confirm_repeat: match env.optional("SIM_CONFIRM_REPEAT") {
+                None | Some("ok") => ConfirmRepeat::Ok,
+                Some("conflict") => ConfirmRepeat::Conflict,
+                Some(other) => {
+                    return Err(ConfigError::new(
+                        "SIM_CONFIRM_REPEAT",
+                        format!("expected \"ok\" or \"conflict\", got {other:?}"),
+                    ));
+                }
+            },
+            callback_retry_base: Duration::from_millis(500),
+            callback_attempts: 6,
+        })
+    }
+}
+
+/// What `gtf-bff token` needs to sign a JWT like the partner's identity
+/// provider would.
+#[derive(Debug, Clone)]
+pub struct TokenIssuerConfig {
+    pub secret: SecretString,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+impl TokenIssuerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            secret: env.required_secret("AUTH_JWT_SECRET")?,
+            issuer: env.optional("AUTH_JWT_ISSUER").map(str::to_owned),
+            audience: env.optional("AUTH_JWT_AUDIENCE").map(str::to_owned),
+        })
+    }
+}
+
+/// An absolute http(s) URL without a trailing slash, to which paths such as
+/// `/coe/v1/…` are appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("expected an http(s) URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+            return Err("expected an http(s) URL".to_owned());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("expected a base URL without query or fragment".to_owned());
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    fn from_env(env: &Env, var: &'static str) -> Result<Self, ConfigError> {
+        Self::parse(env.required(var)?).map_err(|problem| ConfigError::new(var, problem))
+    }
+
+    /// `path` must start with `/`.
+    pub fn join(&self, path: &str) -> String {
+        debug_assert!(path.starts_with('/'));
+        format!("{}{}", self.0, path)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn http_url(env: &Env, var: &'static str) -> Result<Url, ConfigError> {
+    let base = BaseUrl::from_env(env, var)?;
+    Url::parse(base.as_str()).map_err(|e| ConfigError::new(var, e.to_string()))
+}
+
+/// Values sent as GTF headers must be visible ASCII, or reqwest would refuse
+/// them on every call; say so at start instead.
+fn header_safe<'a>(env: &'a Env, var: &'static str) -> Result<&'a str, ConfigError> {
+    let raw = env.required(var)?;
+    if raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        Ok(raw)
+    } else {
+        Err(ConfigError::new(
+            var,
+            "must be printable ASCII (it is sent as an HTTP header)",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn gtf_env(extra: &[(&str, &str)]) -> Env {
+        let mut pairs = vec![
+            ("GTF_TOKEN_BASE_URL", "https://token.example/"),
+            ("GTF_API_BASE_URL", "https://api.example/base"),
+            ("GTF_CLIENT_ID", "client"),
+            ("GTF_PASS_KEY", "pass-key-value"),
+            ("GTF_ONBOARDING_PARTNER", "P-SDK-COE_KTP_SCAN"),
+            ("GTF_PARTNER_USER_ID_TYPE", "MY_USER_ID"),
+        ];
+        pairs.extend_from_slice(extra);
+        Env::from_pairs(pairs)
+    }
+
+    #[test]
+    fn gtf_config_reads_every_variable() {
+        let cfg = GtfConfig::from_env(&gtf_env(&[("GTF_TIMEOUT_MS", "2500")])).unwrap();
+        assert_eq!(
+            cfg.token_base_url.join("/v2/coe/authentication"),
+            "https://token.example/v2/coe/authentication"
+        );
+        assert_eq!(
+            cfg.api_base_url.join("/coe/v1/submissions"),
+            "https://api.example/base/coe/v1/submissions"
+        );
+        assert_eq!(cfg.pass_key.expose_secret(), "pass-key-value");
+        assert_eq!(cfg.timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_pass_key() {
+        let cfg = GtfConfig::from_env(&gtf_env(&[])).unwrap();
+        assert!(!format!("{cfg:?}").contains("pass-key-value"));
+    }
+
+    #[test]
+    fn each_missing_variable_is_named() {
+        for var in [
+            "GTF_TOKEN_BASE_URL",
+            "GTF_API_BASE_URL",
+            "GTF_CLIENT_ID",
+            "GTF_PASS_KEY",
+            "GTF_ONBOARDING_PARTNER",
+            "GTF_PARTNER_USER_ID_TYPE",
+        ] {
+            let err = GtfConfig::from_env(&gtf_env(&[(var, "")])).unwrap_err();
+            assert_eq!(err.var, var);
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_the_variable_named() {
+        let err = GtfConfig::from_env(&gtf_env(&[("GTF_API_BASE_URL", "ftp://x")])).unwrap_err();
+        assert_eq!(err.var, "GTF_API_BASE_URL");
+        let err =
+            GtfConfig::from_env(&gtf_env(&[("GTF_ONBOARDING_PARTNER", "a\u{7}b")])).unwrap_err();
+        assert_eq!(err.var, "GTF_ONBOARDING_PARTNER");
+        let err = GtfConfig::from_env(&gtf_env(&[("GTF_TIMEOUT_MS", "-1")])).unwrap_err();
+        assert_eq!(err.var, "GTF_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn database_url_errors_do_not_echo_the_value() {
+        let env = Env::from_pairs([("DATABASE_URL", "mysql://u:hunter2@h/db")]);
+        let err = database_url(&env).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn sim_defaults_follow_the_contract() {
+        let env = Env::from_pairs([("GTF_CLIENT_ID", "c"), ("GTF_PASS_KEY", "p")]);
+        let cfg = SimConfig::from_env(&env).unwrap();
+        assert_eq!(cfg.listen_addr.to_string(), "127.0.0.1:9090");
+        assert_eq!(cfg.documents, vec!["KTP"]);
+        assert_eq!(cfg.processing, Duration::from_millis(2000));
+        assert_eq!(cfg.token_ttl, Duration::from_secs(1800));
+        assert_eq!(cfg.confirm_repeat, ConfirmRepeat::Ok);
+        assert!(cfg.callback_url.is_none() && cfg.callback_auth.is_none());
+    }
+
+    #[test]
+    fn sim_callback_auth_uses_the_callback_syntax() {
+        let env = Env::from_pairs([
+            ("GTF_CLIENT_ID", "c"),
+            ("GTF_PASS_KEY", "p"),
+            ("SIM_CALLBACK_AUTH", "nonsense"),
+        ]);
+        assert_eq!(
+            SimConfig::from_env(&env).unwrap_err().var,
+            "SIM_CALLBACK_AUTH"
+        );
+    }
+}

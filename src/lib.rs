@@ -1,0 +1,15 @@
+//! gtf-bff: the partner backend-for-frontend for GoPay OneKYC (GTF) KTP Scan.
+//!
+//! Layout: `domain` is pure vocabulary; `gtf` talks to GTF; `sim` imitates
+//! GTF; `callback` receives GTF's pushes; `config`, `telemetry` and `auth`
+//! serve the binary's commands.
+
+pub mod auth;
+pub mod callback;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod gtf;
+pub mod shutdown;
+pub mod sim;
+pub mod telemetry;

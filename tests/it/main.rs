@@ -1,0 +1,4 @@
+//! One integration-test binary: a real simulator (or a small fake GTF) over
+//! real HTTP, and a real PostgreSQL where a test needs one.
+
+mod sim;

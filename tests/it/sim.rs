@@ -1,0 +1,1 @@
+//! The simulator, spoken to over HTTP as GTF's clients would.
