@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
-use gtf_bff::config::{ConfigError, Env, SimConfig, TokenIssuerConfig};
+use gtf_bff::config::{ConfigError, Env, SimConfig, TokenIssuerConfig, database_url};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -34,6 +35,12 @@ impl From<ConfigError> for Failure {
     }
 }
 
+impl From<sqlx::Error> for Failure {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Runtime(err.into())
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(err: anyhow::Error) -> Self {
         Self::Runtime(err)
@@ -59,7 +66,15 @@ fn run(command: Command, env: &Env) -> Result<(), Failure> {
                 gtf_bff::sim::serve(cfg, shutdown).await?;
                 Ok(())
             }
-            Command::Serve | Command::Migrate | Command::Token { .. } => {
+            Command::Migrate => {
+                let pool = gtf_bff::store::pool(&database_url(env)?, 1)?;
+                gtf_bff::store::migrate(&pool)
+                    .await
+                    .context("applying migrations")?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::Serve | Command::Token { .. } => {
                 Err(Failure::Runtime(anyhow::anyhow!("not yet available")))
             }
         }

@@ -161,6 +161,80 @@ impl SimConfig {
     }
 }
 
+/// Where the keys that verify end-user JWTs come from (partner-api.md §2):
+/// exactly one of the three.
+#[derive(Debug, Clone)]
+pub enum JwtKeyConfig {
+    /// `AUTH_JWT_SECRET`: HS256.
+    Secret(SecretString),
+    /// `AUTH_JWT_PUBLIC_KEY`: a PEM public key (RS256 or ES256, by key type),
+    /// given inline or as the path of a file.
+    PublicKeyPem(String),
+    /// `AUTH_JWKS_URL`: RS256/ES256 keys published by the identity provider.
+    JwksUrl(Url),
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub key: JwtKeyConfig,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+impl AuthConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let set: Vec<&'static str> = ["AUTH_JWT_SECRET", "AUTH_JWT_PUBLIC_KEY", "AUTH_JWKS_URL"]
+            .into_iter()
+            .filter(|var| env.optional(var).is_some())
+            .collect();
+        let key = match set.as_slice() {
+            ["AUTH_JWT_SECRET"] => {
+                let secret = env.required_secret("AUTH_JWT_SECRET")?;
+                if secrecy::ExposeSecret::expose_secret(&secret).len() < 32 {
+                    return Err(ConfigError::new(
+                        "AUTH_JWT_SECRET",
+                        "must be at least 32 characters for HS256",
+                    ));
+                }
+                JwtKeyConfig::Secret(secret)
+            }
+            ["AUTH_JWT_PUBLIC_KEY"] => {
+                let raw = env.required("AUTH_JWT_PUBLIC_KEY")?;
+                let pem = if raw.starts_with("-----BEGIN") {
+                    // Environment files often carry newlines as "\n".
+                    raw.replace("\\n", "\n")
+                } else {
+                    std::fs::read_to_string(raw).map_err(|e| {
+                        ConfigError::new(
+                            "AUTH_JWT_PUBLIC_KEY",
+                            format!("expected a PEM public key or the path of one: {e}"),
+                        )
+                    })?
+                };
+                JwtKeyConfig::PublicKeyPem(pem)
+            }
+            ["AUTH_JWKS_URL"] => JwtKeyConfig::JwksUrl(http_url(env, "AUTH_JWKS_URL")?),
+            [] => {
+                return Err(ConfigError::new(
+                    "AUTH_JWT_SECRET",
+                    "one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL is required",
+                ));
+            }
+            [first, ..] => {
+                return Err(ConfigError::new(
+                    first,
+                    format!("only one of {} may be set", set.join(", ")),
+                ));
+            }
+        };
+        Ok(Self {
+            key,
+            issuer: env.optional("AUTH_JWT_ISSUER").map(str::to_owned),
+            audience: env.optional("AUTH_JWT_AUDIENCE").map(str::to_owned),
+        })
+    }
+}
+
 /// What `gtf-bff token` needs to sign a JWT like the partner's identity
 /// provider would.
 #[derive(Debug, Clone)]

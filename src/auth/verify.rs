@@ -1,0 +1,211 @@
+//! Verifying end users' JWTs (partner-api.md §2). The algorithm family is
+//! pinned by the configuration and never taken from the token, so `alg:
+//! none` and HS/RS confusion are refused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
+use url::Url;
+
+use crate::config::{AuthConfig, JwtKeyConfig};
+use crate::domain::PartnerUserId;
+
+/// `exp` and `nbf` tolerate this much clock skew.
+const LEEWAY_SECS: u64 = 60;
+/// An unknown `kid` refetches the key set at most this often.
+const JWKS_REFETCH: Duration = Duration::from_secs(60);
+
+/// Why a token was refused: for logs and metrics, never for the client,
+/// which is told only that its token is not acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("malformed token")]
+    Malformed,
+    #[error("algorithm not accepted")]
+    Algorithm,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("bad signature")]
+    Signature,
+    #[error("token expired")]
+    Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
+    #[error("wrong issuer")]
+    Issuer,
+    #[error("wrong audience")]
+    Audience,
+    #[error("missing or invalid subject")]
+    Subject,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+}
+
+pub struct JwtVerifier {
+    keys: Keys,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+enum Keys {
+    Fixed(Arc<DecodingKey>, Algorithm),
+    Jwks(Box<Jwks>),
+}
+
+impl JwtVerifier {
+    /// Builds the verifier; with `AUTH_JWKS_URL`, fetches the key set now so
+    /// that a wrong URL stops the start rather than every request.
+    pub async fn new(config: &AuthConfig) -> anyhow::Result<Self> {
+        let keys = match &config.key {
+            JwtKeyConfig::Secret(secret) => Keys::Fixed(
+                Arc::new(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
+                Algorithm::HS256,
+            ),
+            JwtKeyConfig::PublicKeyPem(pem) => {
+                let pem = pem.as_bytes();
+                match (
+                    DecodingKey::from_rsa_pem(pem),
+                    DecodingKey::from_ec_pem(pem),
+                ) {
+                    (Ok(key), _) => Keys::Fixed(Arc::new(key), Algorithm::RS256),
+                    (_, Ok(key)) => Keys::Fixed(Arc::new(key), Algorithm::ES256),
+                    _ => anyhow::bail!(
+                        "AUTH_JWT_PUBLIC_KEY is neither an RSA nor a P-256 public key"
+                    ),
+                }
+            }
+            JwtKeyConfig::JwksUrl(url) => Keys::Jwks(Box::new(Jwks::fetch(url.clone()).await?)),
+        };
+        Ok(Self {
+            keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        })
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<PartnerUserId, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
+        let (key, alg) = match &self.keys {
+            Keys::Fixed(key, alg) => (key.clone(), *alg),
+            Keys::Jwks(jwks) => jwks.key(header.kid.as_deref()).await?,
+        };
+        if header.alg != alg {
+            return Err(AuthError::Algorithm);
+        }
+        let mut validation = Validation::new(alg);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(iss) = &self.issuer {
+            validation.set_issuer(&[iss]);
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| match e
+            .kind()
+        {
+            ErrorKind::InvalidSignature => AuthError::Signature,
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+            ErrorKind::InvalidIssuer => AuthError::Issuer,
+            ErrorKind::InvalidAudience => AuthError::Audience,
+            ErrorKind::InvalidAlgorithm => AuthError::Algorithm,
+            ErrorKind::MissingRequiredClaim(c) if c == "sub" => AuthError::Subject,
+            _ => AuthError::Malformed,
+        })?;
+        PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)
+    }
+}
+
+/// Keys published by the partner's identity provider, by `kid`.
+struct Jwks {
+    url: Url,
+    http: reqwest::Client,
+    keys: RwLock<HashMap<String, (Arc<DecodingKey>, Algorithm)>>,
+    last_fetch: Mutex<Instant>,
+}
+
+impl Jwks {
+    async fn fetch(url: Url) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let keys = load(&http, &url).await?;
+        Ok(Self {
+            url,
+            http,
+            keys: RwLock::new(keys),
+            last_fetch: Mutex::new(Instant::now()),
+        })
+    }
+
+    async fn key(&self, kid: Option<&str>) -> Result<(Arc<DecodingKey>, Algorithm), AuthError> {
+        let kid = kid.ok_or(AuthError::UnknownKey)?;
+        if let Some(found) = self.keys.read().await.get(kid) {
+            return Ok(found.clone());
+        }
+        // An unknown kid may mean the provider rotated its keys; look again,
+        // but at most once a minute however many tokens ask.
+        {
+            let mut last = self.last_fetch.lock().await;
+            if last.elapsed() >= JWKS_REFETCH {
+                *last = Instant::now();
+                match load(&self.http, &self.url).await {
+                    Ok(keys) => *self.keys.write().await = keys,
+                    Err(e) => tracing::warn!(error = %e, "refetching the JWKS failed"),
+                }
+            }
+        }
+        self.keys
+            .read()
+            .await
+            .get(kid)
+            .cloned()
+            .ok_or(AuthError::UnknownKey)
+    }
+}
+
+async fn load(
+    http: &reqwest::Client,
+    url: &Url,
+) -> anyhow::Result<HashMap<String, (Arc<DecodingKey>, Algorithm)>> {
+    let set: JwkSet = http
+        .get(url.clone())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(set
+        .keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            // Only the RS256 and ES256 families are accepted, whatever the
+            // key set offers.
+            let alg = match (&jwk.algorithm, jwk.common.key_algorithm) {
+                (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
+                (AlgorithmParameters::EllipticCurve(ec), None | Some(KeyAlgorithm::ES256))
+                    if ec.curve == EllipticCurve::P256 =>
+                {
+                    Algorithm::ES256
+                }
+                _ => return None,
+            };
+            Some((kid, (Arc::new(DecodingKey::from_jwk(jwk).ok()?), alg)))
+        })
+        .collect())
+}

@@ -1,0 +1,276 @@
+//! What the simulator remembers: the tokens it minted, the submissions and
+//! the counters tests read. A submission's state is derived from timestamps
+//! when read, so no timer has to move it.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::{OffsetDateTime, PrimitiveDateTime};
+use uuid::Uuid;
+
+use super::outcome::{Scenario, Verdict};
+
+/// The user a token was minted for (gtf-api.md §4: the token carries the
+/// user, later calls name none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserKey {
+    pub onboarding_partner: String,
+    pub user_id: String,
+    pub user_id_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    User(UserKey),
+    Partner,
+}
+
+struct IssuedToken {
+    principal: Principal,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub key: String,
+    pub uploaded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub id: Uuid,
+    pub owner: UserKey,
+    pub submission_type: &'static str,
+    pub partner_session_id: String,
+    pub created_at: OffsetDateTime,
+    pub documents: Vec<Document>,
+    pub confirmed_at: Option<OffsetDateTime>,
+    pub scenario: Scenario,
+    /// Creation order, for "the newest submission of a session".
+    seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Initiated,
+    InProgress,
+    Final {
+        verdict: Verdict,
+        at: OffsetDateTime,
+    },
+}
+
+impl Submission {
+    pub fn phase(&self, now: OffsetDateTime, processing: Duration) -> Phase {
+        match self.confirmed_at {
+            None => Phase::Initiated,
+            Some(confirmed) => {
+                let at = later(confirmed, processing);
+                if now >= at {
+                    Phase::Final {
+                        verdict: self.scenario.verdict,
+                        at,
+                    }
+                } else {
+                    Phase::InProgress
+                }
+            }
+        }
+    }
+
+    /// `<submissionId>_<DOC>`, as in GTF's examples (gtf-api.md §7).
+    pub fn reference(&self, document: &str) -> String {
+        format!("{}_{document}", self.id)
+    }
+}
+
+/// `t + d`, saturating instead of panicking on absurd durations.
+pub fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d))
+        .unwrap_or_else(|| PrimitiveDateTime::MAX.assume_utc())
+}
+
+pub enum Confirmed {
+    First(Submission),
+    Again,
+}
+
+pub enum ConfirmError {
+    Unknown,
+    Incomplete,
+}
+
+#[derive(Default)]
+struct Inner {
+    tokens: HashMap<String, IssuedToken>,
+    mints: HashMap<String, usize>,
+    total_mints: usize,
+    submissions: HashMap<Uuid, Submission>,
+    next_seq: u64,
+    confirm_calls: HashMap<String, usize>,
+}
+
+/// Every method takes the lock briefly and never across an `.await`.
+#[derive(Default)]
+pub struct Store {
+    inner: Mutex<Inner>,
+}
+
+impl Store {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave `Inner` half-updated in a way that
+        // matters to a simulator: keep serving.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new opaque token; user tokens are counted per partner user id.
+    pub fn mint(&self, principal: Principal, expires_at: OffsetDateTime) -> String {
+        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let mut inner = self.lock();
+        if let Principal::User(user) = &principal {
+            *inner.mints.entry(user.user_id.clone()).or_default() += 1;
+            inner.total_mints += 1;
+        }
+        inner.tokens.insert(
+            token.clone(),
+            IssuedToken {
+                principal,
+                expires_at,
+            },
+        );
+        token
+    }
+
+    /// Who a live token belongs to; expired tokens are forgotten here.
+    pub fn principal(&self, token: &str, now: OffsetDateTime) -> Option<Principal> {
+        let mut inner = self.lock();
+        let issued = inner.tokens.get(token)?;
+        if issued.expires_at > now {
+            return Some(issued.principal.clone());
+        }
+        inner.tokens.remove(token);
+        None
+    }
+
+    pub fn revoke(&self, partner_user_id: &str) {
+        self.lock().tokens.retain(|_, issued| {
+            !matches!(&issued.principal, Principal::User(user) if user.user_id == partner_user_id)
+        });
+    }
+
+    pub fn mints(&self, partner_user_id: &str) -> usize {
+        self.lock().mints.get(partner_user_id).copied().unwrap_or(0)
+    }
+
+    /// The total and the per-user counts, read together.
+    pub fn mint_counts(&self) -> (usize, HashMap<String, usize>) {
+        let inner = self.lock();
+        (inner.total_mints, inner.mints.clone())
+    }
+
+    pub fn create(
+        &self,
+        owner: UserKey,
+        submission_type: &'static str,
+        partner_session_id: String,
+        documents: &[String],
+        now: OffsetDateTime,
+    ) -> Submission {
+        let mut inner = self.lock();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let submission = Submission {
+            id: Uuid::new_v4(),
+            scenario: Scenario::for_user(&owner.user_id),
+            owner,
+            submission_type,
+            partner_session_id,
+            created_at: now,
+            documents: documents
+                .iter()
+                .map(|key| Document {
+                    key: key.clone(),
+                    uploaded: false,
+                })
+                .collect(),
+            confirmed_at: None,
+            seq,
+        };
+        inner.submissions.insert(submission.id, submission.clone());
+        submission
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<Submission> {
+        self.lock().submissions.get(&id).cloned()
+    }
+
+    /// The submissions of one partner session, newest first.
+    pub fn in_session(&self, partner_session_id: &str) -> Vec<Submission> {
+        let mut found: Vec<Submission> = self
+            .lock()
+            .submissions
+            .values()
+            .filter(|s| s.partner_session_id == partner_session_id)
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| std::cmp::Reverse(s.seq));
+        found
+    }
+
+    /// Marks a document uploaded; false when there is no such document.
+    pub fn record_upload(&self, id: Uuid, document: &str) -> bool {
+        let mut inner = self.lock();
+        let Some(doc) = inner
+            .submissions
+            .get_mut(&id)
+            .and_then(|s| s.documents.iter_mut().find(|d| d.key == document))
+        else {
+            return false;
+        };
+        doc.uploaded = true;
+        true
+    }
+
+    pub fn count_confirm_call(&self, raw_submission_id: &str) {
+        *self
+            .lock()
+            .confirm_calls
+            .entry(raw_submission_id.to_owned())
+            .or_default() += 1;
+    }
+
+    pub fn confirm_calls(&self, raw_submission_id: &str) -> usize {
+        self.lock()
+            .confirm_calls
+            .get(raw_submission_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn confirm(
+        &self,
+        id: Uuid,
+        owner: &UserKey,
+        now: OffsetDateTime,
+    ) -> Result<Confirmed, ConfirmError> {
+        let mut inner = self.lock();
+        let submission = inner
+            .submissions
+            .get_mut(&id)
+            .filter(|s| &s.owner == owner)
+            .ok_or(ConfirmError::Unknown)?;
+        if submission.confirmed_at.is_some() {
+            return Ok(Confirmed::Again);
+        }
+        if !submission.documents.iter().all(|d| d.uploaded) {
+            return Err(ConfirmError::Incomplete);
+        }
+        submission.confirmed_at = Some(now);
+        Ok(Confirmed::First(submission.clone()))
+    }
+}

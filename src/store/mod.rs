@@ -1,0 +1,48 @@
+//! PostgreSQL: the pool, the embedded migrations, and the queries, as free
+//! functions over a pool or a transaction.
+
+pub mod idempotency;
+pub mod results;
+pub mod submissions;
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// A pool that connects lazily, so the service starts (and says it is not
+/// ready) while the database is down, and recovers when it returns.
+pub fn pool(url: &SecretString, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy(url.expose_secret())
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// The database could not be reached or is overloaded: worth retrying, and
+/// answered with 503 rather than 500.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    ) || matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+}
+
+/// Data in a row that the code cannot read: a bug or a hand edit, reported
+/// as a decode error of the row.
+fn corrupt(what: &'static str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("corrupt {what} in the database").into())
+}

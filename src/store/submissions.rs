@@ -1,0 +1,300 @@
+//! Submissions and their history.
+
+use serde_json::Value;
+use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::corrupt;
+use crate::domain::{
+    Event, GtfResult, GtfStatus, Outcome, PartnerUserId, State, Status, Submission,
+};
+
+/// What caused a state change, recorded in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Created,
+    Confirm,
+    Refresh,
+    Callback,
+    Reconciler,
+    Expiry,
+    ResultFetch,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Confirm => "confirm",
+            Self::Refresh => "refresh",
+            Self::Callback => "callback",
+            Self::Reconciler => "reconciler",
+            Self::Expiry => "expiry",
+            Self::ResultFetch => "result_fetch",
+        }
+    }
+}
+
+struct Row {
+    id: Uuid,
+    owner_id: String,
+    kind: String,
+    gtf_submission_id: String,
+    partner_session_id: String,
+    sdk_session_id: String,
+    status: String,
+    gtf_status: Option<String>,
+    result: Option<String>,
+    reason_code: Option<String>,
+    uploads: Value,
+    uploads_expire_at: OffsetDateTime,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    completed_at: Option<OffsetDateTime>,
+    // Part of `SELECT *`; only `claim_refresh` reads it, in SQL.
+    #[allow(dead_code)]
+    refreshed_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<Row> for Submission {
+    type Error = sqlx::Error;
+
+    fn try_from(r: Row) -> Result<Self, sqlx::Error> {
+        Ok(Submission {
+            id: r.id,
+            owner: PartnerUserId::parse(&r.owner_id).map_err(|_| corrupt("owner id"))?,
+            kind: r.kind,
+            gtf_submission_id: r.gtf_submission_id,
+            partner_session_id: r.partner_session_id,
+            sdk_session_id: r.sdk_session_id,
+            state: State {
+                status: Status::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+                outcome: Outcome {
+                    result: r.result.map(GtfResult::from),
+                    reason_code: r.reason_code,
+                },
+            },
+            gtf_status: r.gtf_status.map(GtfStatus::from),
+            uploads: serde_json::from_value(r.uploads).map_err(|_| corrupt("uploads"))?,
+            uploads_expire_at: r.uploads_expire_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            completed_at: r.completed_at,
+        })
+    }
+}
+
+/// Stores a new submission with the first entry of its history.
+pub async fn insert(tx: &mut Transaction<'_, Postgres>, s: &Submission) -> Result<(), sqlx::Error> {
+    let uploads = serde_json::to_value(&s.uploads).map_err(|_| corrupt("uploads"))?;
+    sqlx::query!(
+        r#"INSERT INTO submissions
+             (id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+              status, gtf_status, uploads, uploads_expire_at, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"#,
+        s.id,
+        s.owner.as_str(),
+        s.kind,
+        s.gtf_submission_id,
+        s.partner_session_id,
+        s.sdk_session_id,
+        s.state.status.as_str(),
+        s.gtf_status.as_ref().map(GtfStatus::as_str),
+        uploads,
+        s.uploads_expire_at,
+        s.created_at,
+    )
+    .execute(&mut **tx)
+    .await?;
+    record(
+        &mut **tx,
+        s.id,
+        None,
+        &s.state,
+        Cause::Created,
+        s.gtf_status.as_ref(),
+    )
+    .await
+}
+
+/// The submission, if it exists and belongs to `owner`.
+pub async fn find_owned(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    owner: &PartnerUserId,
+) -> Result<Option<Submission>, sqlx::Error> {
+    sqlx::query_as!(
+        Row,
+        "SELECT * FROM submissions WHERE id = $1 AND owner_id = $2",
+        id,
+        owner.as_str()
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Submission::try_from)
+    .transpose()
+}
+
+/// A page of `owner`'s submissions, newest first, strictly after `after`
+/// (the `(created_at, id)` of the last one already seen).
+pub async fn list_owned(
+    db: &PgPool,
+    owner: &PartnerUserId,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Submission>, sqlx::Error> {
+    let (after_at, after_id) = after.unzip();
+    sqlx::query_as!(
+        Row,
+        r#"SELECT * FROM submissions
+           WHERE owner_id = $1
+             AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+           ORDER BY created_at DESC, id DESC
+           LIMIT $4"#,
+        owner.as_str(),
+        after_at,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(Submission::try_from)
+    .collect()
+}
+
+/// Applies `event` through the status machine, under a row lock, and
+/// records any change in the history. Returns the submission as it now is
+/// and whether it changed; `None` if there is no such submission.
+pub async fn apply(
+    db: &PgPool,
+    id: Uuid,
+    event: &Event,
+    cause: Cause,
+) -> Result<Option<(Submission, bool)>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let Some(row) = sqlx::query_as!(
+        Row,
+        "SELECT * FROM submissions WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let current = Submission::try_from(row)?;
+    let reported = match event {
+        Event::Reported { status, .. } => Some(status),
+        _ => None,
+    };
+    let Some(next) = current.state.apply(event) else {
+        if reported.is_some() && reported != current.gtf_status.as_ref() {
+            // Not a state change, but GTF's latest word is worth keeping.
+            sqlx::query!(
+                "UPDATE submissions SET gtf_status = $2 WHERE id = $1",
+                id,
+                reported.map(GtfStatus::as_str)
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        return Ok(Some((current, false)));
+    };
+    let row = sqlx::query_as!(
+        Row,
+        r#"UPDATE submissions
+           SET status = $2, result = $3, reason_code = $4,
+               gtf_status = COALESCE($5, gtf_status),
+               updated_at = now(),
+               completed_at = CASE WHEN $6 THEN COALESCE(completed_at, now()) ELSE completed_at END
+           WHERE id = $1
+           RETURNING *"#,
+        id,
+        next.status.as_str(),
+        next.outcome.result.as_ref().map(GtfResult::as_str),
+        next.outcome.reason_code,
+        reported.map(GtfStatus::as_str),
+        next.status.is_final(),
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    record(
+        &mut *tx,
+        id,
+        Some(current.state.status),
+        &next,
+        cause,
+        reported,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((Submission::try_from(row)?, true)))
+}
+
+/// Claims the right to ask GTF on a client's behalf, at most once per
+/// `min_interval` per submission, whichever replica asks.
+pub async fn claim_refresh(
+    db: &PgPool,
+    id: Uuid,
+    min_interval_secs: f64,
+) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query_scalar!(
+        r#"UPDATE submissions SET refreshed_at = now()
+           WHERE id = $1
+             AND (refreshed_at IS NULL OR refreshed_at <= now() - make_interval(secs => $2))
+           RETURNING id"#,
+        id,
+        min_interval_secs
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(claimed.is_some())
+}
+
+/// One entry of a submission's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub cause: String,
+    pub recorded_at: OffsetDateTime,
+}
+
+pub async fn history(db: &PgPool, id: Uuid) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        HistoryEntry,
+        r#"SELECT from_status, to_status, cause, recorded_at
+           FROM submission_history WHERE submission_id = $1 ORDER BY id"#,
+        id
+    )
+    .fetch_all(db)
+    .await
+}
+
+async fn record(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    from: Option<Status>,
+    to: &State,
+    cause: Cause,
+    gtf_status: Option<&GtfStatus>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO submission_history
+             (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        id,
+        from.map(Status::as_str),
+        to.status.as_str(),
+        cause.as_str(),
+        gtf_status.map(GtfStatus::as_str),
+        to.outcome.result.as_ref().map(GtfResult::as_str),
+        to.outcome.reason_code,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
