@@ -4,6 +4,7 @@
 //! GTF; `callback` receives GTF's pushes; `config`, `telemetry` and `auth`
 //! serve the binary's commands.
 
+pub mod app;
 pub mod auth;
 pub mod callback;
 pub mod cli;
@@ -11,6 +12,8 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod gtf;
+pub mod http;
+pub mod kyc;
 pub mod shutdown;
 pub mod sim;
 pub mod store;

@@ -1,10 +1,13 @@
+use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
-use gtf_bff::config::{ConfigError, Env, SimConfig, TokenIssuerConfig, database_url};
+use gtf_bff::config::{
+    ConfigError, Env, ServiceConfig, SimConfig, TokenIssuerConfig, database_url,
+};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -35,12 +38,6 @@ impl From<ConfigError> for Failure {
     }
 }
 
-impl From<sqlx::Error> for Failure {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Runtime(err.into())
-    }
-}
-
 impl From<anyhow::Error> for Failure {
     fn from(err: anyhow::Error) -> Self {
         Self::Runtime(err)
@@ -48,35 +45,49 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn run(command: Command, env: &Env) -> Result<(), Failure> {
-    if let Command::Token { sub, ttl_secs } = &command {
-        let cfg = TokenIssuerConfig::from_env(env)?;
-        let jwt = gtf_bff::auth::issue::issue_hs256(&cfg, sub, Duration::from_secs(*ttl_secs))
-            .map_err(anyhow::Error::from)?;
-        println!("{jwt}");
-        return Ok(());
-    }
-    gtf_bff::telemetry::init(env)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from)?;
-    runtime.block_on(async {
-        match command {
-            Command::Sim => {
-                let cfg = SimConfig::from_env(env)?;
-                let shutdown = CancellationToken::new();
-                gtf_bff::shutdown::on_signal(shutdown.clone());
-                gtf_bff::sim::serve(cfg, shutdown).await?;
-                Ok(())
-            }
-            Command::Migrate => {
-                let pool = gtf_bff::store::pool(&database_url(env)?, 1)?;
+    match command {
+        Command::Token { sub, ttl_secs } => {
+            let cfg = TokenIssuerConfig::from_env(env)?;
+            let jwt = gtf_bff::auth::issue::issue_hs256(&cfg, &sub, Duration::from_secs(ttl_secs))
+                .context("signing the token")?;
+            println!("{jwt}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let url = database_url(env)?;
+            block_on(env, |_| async move {
+                let pool = gtf_bff::store::pool(&url, 1)?;
                 gtf_bff::store::migrate(&pool)
                     .await
                     .context("applying migrations")?;
                 tracing::info!("migrations applied");
                 Ok(())
-            }
-            Command::Serve | Command::Token { .. } => {
-                Err(Failure::Runtime(anyhow::anyhow!("not yet available")))
-            }
+            })
         }
-    })
+        Command::Sim => {
+            let cfg = SimConfig::from_env(env)?;
+            block_on(env, |shutdown| gtf_bff::sim::serve(cfg, shutdown))
+        }
+        Command::Serve => {
+            let cfg = ServiceConfig::from_env(env)?;
+            block_on(env, |shutdown| gtf_bff::app::run(cfg, shutdown))
+        }
+    }
+}
+
+/// Starts logging and a runtime, and runs `work` to completion. `work` gets
+/// a token that is cancelled on SIGTERM or ctrl-c.
+fn block_on<F, W>(env: &Env, work: W) -> Result<(), Failure>
+where
+    W: FnOnce(CancellationToken) -> F,
+    F: Future<Output = anyhow::Result<()>>,
+{
+    gtf_bff::telemetry::init(env)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        gtf_bff::shutdown::on_signal(shutdown.clone());
+        work(shutdown).await
+    })?;
+    Ok(())
 }

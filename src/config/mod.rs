@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::callback::credential::CallbackCredential;
+use crate::crypto::DataKeys;
 
 pub use env::{ConfigError, Env};
 
@@ -46,21 +47,45 @@ impl GtfConfig {
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     pub database_url: SecretString,
+    pub db_max_connections: u32,
     pub listen_addr: SocketAddr,
     pub gtf: GtfConfig,
+    pub auth: AuthConfig,
+    /// `BFF_DATA_KEY`, and `BFF_DATA_KEY_PREVIOUS` (comma-separated) for
+    /// records sealed before a rotation.
+    pub data_key: SecretString,
+    pub previous_data_keys: Vec<SecretString>,
 }
 
 impl ServiceConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
+        Self {
             database_url: database_url(env)?,
+            db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 16, "a whole number")?,
             listen_addr: env.parse_or(
                 "BFF_LISTEN_ADDR",
                 SocketAddr::from(([0, 0, 0, 0], 8080)),
                 "an address such as 0.0.0.0:8080",
             )?,
             gtf: GtfConfig::from_env(env)?,
-        })
+            auth: AuthConfig::from_env(env)?,
+            data_key: env.required_secret("BFF_DATA_KEY")?,
+            previous_data_keys: env
+                .list("BFF_DATA_KEY_PREVIOUS")
+                .into_iter()
+                .map(SecretString::from)
+                .collect(),
+        }
+        .validated()
+    }
+
+    /// Checks what can only be checked by using it.
+    fn validated(self) -> Result<Self, ConfigError> {
+        DataKeys::from_base64(&self.data_key, &[])
+            .map_err(|problem| ConfigError::new("BFF_DATA_KEY", problem))?;
+        DataKeys::from_base64(&self.data_key, &self.previous_data_keys)
+            .map_err(|problem| ConfigError::new("BFF_DATA_KEY_PREVIOUS", problem))?;
+        Ok(self)
     }
 }
 

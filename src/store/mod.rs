@@ -46,3 +46,18 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
 fn corrupt(what: &'static str) -> sqlx::Error {
     sqlx::Error::Decode(format!("corrupt {what} in the database").into())
 }
+
+/// Whether every migration compiled into this binary has been applied.
+pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .or_else(|e| match &e {
+                // No migrations table yet: nothing applied.
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(None),
+                _ => Err(e),
+            })?;
+    Ok(applied.unwrap_or(0) >= latest)
+}

@@ -1,5 +1,7 @@
 //! Shared pieces of the integration tests.
 
+pub mod app;
+pub mod db;
 pub mod fake_gtf;
 
 use std::net::SocketAddr;

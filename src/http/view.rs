@@ -1,0 +1,82 @@
+//! The JSON shapes of partner-api.md §2, built from domain types.
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{Status, Submission, Upload};
+use crate::kyc::ResultDetails;
+
+/// The submission resource.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionView {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: Status,
+    pub result: Option<String>,
+    pub reason_code: Option<String>,
+    /// Present while AWAITING_UPLOAD, omitted after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<Vec<Upload>>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub completed_at: Option<OffsetDateTime>,
+    /// GTF's id, for support conversations with GTF.
+    pub gtf_submission_id: String,
+}
+
+impl From<Submission> for SubmissionView {
+    fn from(s: Submission) -> Self {
+        Self {
+            id: s.id,
+            kind: s.kind,
+            status: s.state.status,
+            result: s.state.outcome.result.map(String::from),
+            reason_code: s.state.outcome.reason_code,
+            uploads: (s.state.status == Status::AwaitingUpload).then_some(s.uploads),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            completed_at: s.completed_at,
+            gtf_submission_id: s.gtf_submission_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmissionList {
+    pub items: Vec<SubmissionView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The result resource. `ktp` is personal data: no `Debug`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultView {
+    pub id: Uuid,
+    pub status: Status,
+    pub result: Option<String>,
+    pub reason_code: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub processed_at: Option<OffsetDateTime>,
+    pub ktp: Option<Value>,
+}
+
+impl From<ResultDetails> for ResultView {
+    fn from(r: ResultDetails) -> Self {
+        Self {
+            id: r.submission.id,
+            status: r.submission.state.status,
+            result: r.submission.state.outcome.result.map(String::from),
+            reason_code: r.submission.state.outcome.reason_code,
+            processed_at: r.processed_at,
+            ktp: r.ktp,
+        }
+    }
+}

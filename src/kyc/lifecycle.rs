@@ -1,0 +1,130 @@
+//! Reading, confirming and refreshing submissions.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Kyc, KycError, session};
+use crate::domain::{Event, Outcome, PartnerUserId, Status, Submission};
+use crate::store::submissions::{self, Cause};
+
+/// `?refresh=true` asks GTF at most this often per submission.
+const REFRESH_INTERVAL_SECS: f64 = 5.0;
+
+/// GTF's causes that the flow answers specially (gtf-api.md §8).
+const STATE_CONFLICT: &str = "SUBMISSION_STATE_CONFLICT";
+const INVALID_UPLOAD_ARTIFACT: &str = "INVALID_UPLOAD_ARTIFACT";
+
+impl Kyc {
+    pub async fn get(
+        &self,
+        owner: &PartnerUserId,
+        id: Uuid,
+        refresh: bool,
+    ) -> Result<Submission, KycError> {
+        let s = self.owned(owner, id).await?;
+        let worth_asking = matches!(s.state.status, Status::AwaitingUpload | Status::Processing)
+            || (s.state.status.is_final() && !s.state.outcome.is_known());
+        if refresh
+            && worth_asking
+            && submissions::claim_refresh(&self.db, id, REFRESH_INTERVAL_SECS).await?
+        {
+            return self.sync(&s, Cause::Refresh).await;
+        }
+        Ok(s)
+    }
+
+    pub async fn list(
+        &self,
+        owner: &PartnerUserId,
+        after: Option<(OffsetDateTime, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<Submission>, KycError> {
+        Ok(submissions::list_owned(&self.db, owner, after, limit).await?)
+    }
+
+    /// Tells GTF the upload is done. Idempotent: a submission already past
+    /// the upload is returned unchanged, and GTF's "already confirmed" counts
+    /// as success.
+    pub async fn confirm(&self, owner: &PartnerUserId, id: Uuid) -> Result<Submission, KycError> {
+        let s = self.owned(owner, id).await?;
+        match s.state.status {
+            Status::Expired => return Err(KycError::Expired),
+            Status::Processing | Status::Completed | Status::Failed => return Ok(s),
+            Status::AwaitingUpload => {}
+        }
+        match self
+            .gtf
+            .confirm(owner, &session(&s), &s.gtf_submission_id)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.status() == Some(409) && e.cause() == Some(STATE_CONFLICT) => {
+                tracing::info!(submission = %id, "GTF says the submission was already confirmed");
+            }
+            Err(e) if e.status() == Some(422) && e.cause() == Some(INVALID_UPLOAD_ARTIFACT) => {
+                // Too late to upload now: the submission cannot be finished.
+                if OffsetDateTime::now_utc() >= s.uploads_expire_at {
+                    self.apply(id, &Event::UploadWindowClosed, Cause::Confirm)
+                        .await?;
+                    return Err(KycError::Expired);
+                }
+                return Err(KycError::UploadMissing);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.apply(id, &Event::Confirmed, Cause::Confirm).await
+    }
+
+    /// Asks GTF where the submission is and applies the answer; once GTF
+    /// says it is final, fetches and stores the result too. The one path by
+    /// which GTF's word reaches a submission: refresh, callbacks and the
+    /// reconciler all come here.
+    pub async fn sync(&self, s: &Submission, cause: Cause) -> Result<Submission, KycError> {
+        let report = self
+            .gtf
+            .status(&s.owner, &session(s), &s.gtf_submission_id)
+            .await?;
+        let event = Event::Reported {
+            status: report.status,
+            outcome: Outcome::default(),
+        };
+        let s = self.apply(s.id, &event, cause).await?;
+        if !s.state.status.is_final() {
+            return Ok(s);
+        }
+        match self.fetch_result(&s).await {
+            Ok(s) => Ok(s),
+            // The status is GTF's truth already; the result is fetched again
+            // when asked for.
+            Err(err) => {
+                tracing::warn!(submission = %s.id, error = %err, "fetching the result failed");
+                Ok(s)
+            }
+        }
+    }
+
+    pub(super) async fn owned(
+        &self,
+        owner: &PartnerUserId,
+        id: Uuid,
+    ) -> Result<Submission, KycError> {
+        submissions::find_owned(&self.db, id, owner)
+            .await?
+            .ok_or(KycError::NotFound)
+    }
+
+    pub(super) async fn apply(
+        &self,
+        id: Uuid,
+        event: &Event,
+        cause: Cause,
+    ) -> Result<Submission, KycError> {
+        let (s, changed) = submissions::apply(&self.db, id, event, cause)
+            .await?
+            .ok_or(KycError::NotFound)?;
+        if changed {
+            tracing::info!(submission = %id, status = s.state.status.as_str(), cause = cause.as_str(), "submission changed");
+        }
+        Ok(s)
+    }
+}

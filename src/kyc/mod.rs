@@ -1,0 +1,72 @@
+//! The KYC flow: what the partner API's handlers and the background workers
+//! do, in one place, over the store and the GTF client.
+
+mod create;
+mod lifecycle;
+mod result;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::crypto::{DataKeys, OpenError};
+use crate::domain::Submission;
+use crate::gtf::{GtfClient, GtfError, Session};
+
+pub use create::{CreateRequest, Created};
+pub use result::ResultDetails;
+
+/// What the flow can refuse, beyond "not found".
+#[derive(Debug, thiserror::Error)]
+pub enum KycError {
+    #[error("no such submission for this user")]
+    NotFound,
+    #[error("the submission's upload window has closed")]
+    Expired,
+    #[error("GTF has not received every document")]
+    UploadMissing,
+    #[error("the result is not available yet")]
+    ResultNotReady,
+    #[error("only KTP_SCAN submissions are supported")]
+    UnsupportedType,
+    #[error("the idempotency key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this idempotency key is still running")]
+    IdempotencyKeyInUse,
+    #[error(transparent)]
+    Gtf(#[from] GtfError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored result: {0}")]
+    Sealed(#[from] OpenError),
+}
+
+/// The flow's dependencies; cheap to clone.
+#[derive(Clone)]
+pub struct Kyc {
+    db: PgPool,
+    gtf: GtfClient,
+    keys: Arc<DataKeys>,
+}
+
+impl Kyc {
+    pub fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>) -> Self {
+        Self { db, gtf, keys }
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    pub fn keys(&self) -> &DataKeys {
+        &self.keys
+    }
+}
+
+/// The session ids GTF correlates this submission's calls by.
+fn session(s: &Submission) -> Session {
+    Session {
+        partner_session_id: s.partner_session_id.clone(),
+        sdk_session_id: s.sdk_session_id.clone(),
+    }
+}

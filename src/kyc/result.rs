@@ -1,0 +1,87 @@
+//! The verification result: fetched from GTF once, sealed, then served from
+//! the database.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::{Kyc, KycError, session};
+use crate::crypto::Sealed;
+use crate::domain::{Event, GtfStatus, Outcome, PartnerUserId, Submission};
+use crate::store::results::{self, StoredResult};
+use crate::store::submissions::Cause;
+
+/// A final submission with its result details, opened for its owner.
+#[derive(Clone)]
+pub struct ResultDetails {
+    pub submission: Submission,
+    pub processed_at: Option<OffsetDateTime>,
+    /// GTF's `ktpData`, field names unchanged.
+    pub ktp: Option<Value>,
+}
+
+impl Kyc {
+    pub async fn result(&self, owner: &PartnerUserId, id: Uuid) -> Result<ResultDetails, KycError> {
+        let mut s = self.owned(owner, id).await?;
+        if !s.state.status.is_final() {
+            return Err(KycError::ResultNotReady);
+        }
+        let stored = match results::find(&self.db, id).await? {
+            Some(stored) => stored,
+            None => {
+                s = self.fetch_result(&s).await?;
+                results::find(&self.db, id)
+                    .await?
+                    .ok_or(KycError::ResultNotReady)?
+            }
+        };
+        let opened: Value = serde_json::from_slice(&self.keys.open(&stored.sealed, id.as_bytes())?)
+            .map_err(|_| crate::crypto::OpenError::Corrupt)?;
+        Ok(ResultDetails {
+            processed_at: stored.processed_at.or(s.completed_at),
+            ktp: opened.get("ktp").filter(|k| k.is_object()).cloned(),
+            submission: s,
+        })
+    }
+
+    /// Fetches GTF's details for a final submission, stores them sealed, and
+    /// records the outcome they carry. Fetching twice stores once.
+    pub(super) async fn fetch_result(&self, s: &Submission) -> Result<Submission, KycError> {
+        let details = self
+            .gtf
+            .details(&s.owner, &session(s), &s.gtf_submission_id)
+            .await?;
+        let status = details
+            .status
+            .clone()
+            .unwrap_or(GtfStatus::Other(String::new()));
+        if !status.is_final() {
+            // GTF's two APIs disagree for a moment; ask again later.
+            return Err(KycError::ResultNotReady);
+        }
+        let plaintext = json!({ "ktp": details.ktp, "details": details.raw });
+        let sealed: Sealed = self
+            .keys
+            .seal(plaintext.to_string().as_bytes(), s.id.as_bytes());
+        let stored = StoredResult {
+            status: status.as_str().to_owned(),
+            result: details.result.as_ref().map(|r| r.as_str().to_owned()),
+            reason_code: details.reason_code.clone(),
+            processed_at: details
+                .processed_at
+                .as_deref()
+                .and_then(|p| OffsetDateTime::parse(p, &Rfc3339).ok()),
+            sealed,
+        };
+        results::insert(&self.db, s.id, &stored).await?;
+        let event = Event::Reported {
+            status,
+            outcome: Outcome {
+                result: details.result,
+                reason_code: details.reason_code,
+            },
+        };
+        self.apply(s.id, &event, Cause::ResultFetch).await
+    }
+}

@@ -1,0 +1,3 @@
+//! The partner API (partner-api.md §2), over HTTP, with a real database.
+
+mod flow;

@@ -1,0 +1,219 @@
+//! The service as partner apps see it: running on a free port, against a
+//! fresh database and an in-process simulator, spoken to over HTTP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use gtf_bff::app::App;
+use gtf_bff::config::{AuthConfig, JwtKeyConfig, ServiceConfig, SimConfig, TokenIssuerConfig};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::db::TestDb;
+use super::{JPEG, Sim, fast_retries, gtf_config, sim_config, start_sim};
+
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
+/// base64 of 32 bytes of 7.
+pub fn data_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub sim: Sim,
+    pub db: PgPool,
+    pub http: reqwest::Client,
+    stop: CancellationToken,
+    // Dropped last: the database outlives the app's connections.
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> ServiceConfig {
+    ServiceConfig {
+        database_url: SecretString::from(db_url),
+        db_max_connections: 4,
+        listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        gtf: gtf_config(gtf_base, Duration::from_secs(5)),
+        auth,
+        data_key: SecretString::from(data_key()),
+        previous_data_keys: vec![],
+    }
+}
+
+pub fn hs256_auth() -> AuthConfig {
+    AuthConfig {
+        key: JwtKeyConfig::Secret(SecretString::from(JWT_SECRET)),
+        issuer: None,
+        audience: None,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(sim_config(), |_| {}).await
+}
+
+/// `tweak` adjusts the service configuration before the start.
+pub async fn spawn_app_with(sim: SimConfig, tweak: impl FnOnce(&mut ServiceConfig)) -> TestApp {
+    let sim = start_sim(sim).await;
+    let db = TestDb::new().await;
+    let mut config = service_config(&db.url, &sim.base_url(), hs256_auth());
+    tweak(&mut config);
+    let app = App::build(&config, fast_retries())
+        .await
+        .expect("the app builds");
+    let pool = app.state.kyc.db().clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(app.serve(listener, stop.clone()));
+    TestApp {
+        base_url: format!("http://{addr}"),
+        sim,
+        db: pool,
+        http: reqwest::Client::new(),
+        stop,
+        _db: db,
+    }
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem+json `code`.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// A JWT for `sub`, as the partner's identity provider would sign it.
+    pub fn token(&self, sub: &str) -> String {
+        let cfg = TokenIssuerConfig {
+            secret: SecretString::from(JWT_SECRET),
+            issuer: None,
+            audience: None,
+        };
+        gtf_bff::auth::issue::issue_hs256(&cfg, sub, Duration::from_secs(600)).unwrap()
+    }
+
+    /// Sends a request as `user` (no token when `None`) with an optional
+    /// JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(user) = user {
+            req = req.bearer_auth(self.token(user));
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn create(&self, user: &str) -> Reply {
+        self.call(Method::POST, "/v1/kyc/submissions", Some(user), None)
+            .await
+    }
+
+    pub async fn get(&self, user: &str, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(user), None).await
+    }
+
+    pub async fn confirm(&self, user: &str, id: &str) -> Reply {
+        self.call(
+            Method::POST,
+            &format!("/v1/kyc/submissions/{id}/confirm"),
+            Some(user),
+            None,
+        )
+        .await
+    }
+
+    /// PUTs a JPEG to every upload URL of a created submission, as the app would.
+    pub async fn upload_all(&self, submission: &Value) {
+        for upload in submission["uploads"].as_array().expect("uploads") {
+            let status = self
+                .http
+                .put(upload["url"].as_str().unwrap())
+                .header("Content-Type", "image/jpeg")
+                .body(JPEG)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(status.is_success(), "upload answered {status}");
+        }
+    }
+
+    /// Creates, uploads and confirms a submission for `user`; returns its id.
+    pub async fn submit(&self, user: &str) -> String {
+        let created = self.create(user).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        self.upload_all(&created.body).await;
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let confirmed = self.confirm(user, &id).await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.body);
+        id
+    }
+
+    /// Waits for the simulator to finish, then asks for a refresh until the
+    /// submission is final (at most once per 5 s is allowed, so this waits).
+    pub async fn refresh_until_final(&self, user: &str, id: &str) -> Reply {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for _ in 0..3 {
+            let r = self
+                .get(user, &format!("/v1/kyc/submissions/{id}?refresh=true"))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            if matches!(r.body["status"].as_str(), Some("COMPLETED" | "FAILED")) {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(5100)).await;
+        }
+        panic!("submission {id} did not finish");
+    }
+}
+
+async fn read(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
