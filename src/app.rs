@@ -2,27 +2,42 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::verify::JwtVerifier;
-use crate::config::ServiceConfig;
+use crate::config::{ReconcilerConfig, ServiceConfig};
 use crate::crypto::DataKeys;
+use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
 use crate::http::{self, AppState};
 use crate::kyc::Kyc;
-use crate::store;
+use crate::store::{self, submissions::Schedule};
+use crate::workers;
+
+/// A final submission's result is fetched inline; the reconciler steps in
+/// only if it is still missing after this long.
+const RESULT_FETCH_AFTER: Duration = Duration::from_secs(30);
 
 /// Everything `serve` runs, built and migrated, not yet listening.
 pub struct App {
     pub state: AppState,
+    reconciler: ReconcilerConfig,
+    shutdown: CancellationToken,
 }
 
 impl App {
-    /// Connects, migrates, and builds the GTF client and JWT verifier.
-    pub async fn build(config: &ServiceConfig, gtf_options: ClientOptions) -> anyhow::Result<Self> {
+    /// Connects, migrates, and builds the GTF client and JWT verifier. The
+    /// change feed starts listening at once and stops with `shutdown`.
+    pub async fn build(
+        config: &ServiceConfig,
+        gtf_options: ClientOptions,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let db = store::pool(&config.database_url, config.db_max_connections)?;
         store::migrate(&db).await.context("applying migrations")?;
         let gtf = GtfClient::with_options(config.gtf.clone(), gtf_options)?;
@@ -31,38 +46,50 @@ impl App {
         let auth = JwtVerifier::new(&config.auth)
             .await
             .context("loading the JWT verification keys")?;
+        let schedule = Schedule {
+            reconcile_after_secs: config.reconcile_after.as_secs_f64(),
+            result_fetch_after_secs: RESULT_FETCH_AFTER.as_secs_f64(),
+        };
         Ok(Self {
             state: AppState {
-                kyc: Kyc::new(db, gtf, Arc::new(keys)),
+                changes: ChangeFeed::start(db.clone(), shutdown.clone()),
+                kyc: Kyc::new(db, gtf, Arc::new(keys), schedule),
                 auth: Arc::new(auth),
+                callbacks: Arc::new(config.callback.clone()),
+                nudge: Arc::new(Notify::new()),
             },
+            reconciler: config.reconciler,
+            shutdown,
         })
     }
 
-    /// Serves on `listener` until `shutdown` is cancelled, then lets
-    /// in-flight requests finish.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let router = http::router(self.state);
-        axum::serve(
+    /// Serves on `listener` and runs the workers until shutdown, then lets
+    /// in-flight requests and the workers' current items finish.
+    pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
+        let mut workers = workers::spawn(
+            self.state.kyc.clone(),
+            self.reconciler,
+            self.state.nudge.clone(),
+            self.shutdown.clone(),
+        );
+        let served = axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            http::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .with_graceful_shutdown(self.shutdown.cancelled_owned())
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+        while workers.join_next().await.is_some() {}
+        served
     }
 }
 
 /// `gtf-bff serve`.
 pub async fn run(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let app = App::build(&config, ClientOptions::default()).await?;
+    let app = App::build(&config, ClientOptions::default(), shutdown).await?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
     tracing::info!(addr = %config.listen_addr, "gtf-bff listening");
-    app.serve(listener, shutdown).await
+    app.serve(listener).await
 }

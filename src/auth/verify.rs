@@ -106,10 +106,17 @@ impl JwtVerifier {
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer or audience must be present, not just right
+        // when present.
+        let mut required = vec!["exp", "sub"];
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
+        if self.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &self.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
@@ -123,7 +130,12 @@ impl JwtVerifier {
             ErrorKind::InvalidIssuer => AuthError::Issuer,
             ErrorKind::InvalidAudience => AuthError::Audience,
             ErrorKind::InvalidAlgorithm => AuthError::Algorithm,
-            ErrorKind::MissingRequiredClaim(c) if c == "sub" => AuthError::Subject,
+            ErrorKind::MissingRequiredClaim(c) => match c.as_str() {
+                "sub" => AuthError::Subject,
+                "iss" => AuthError::Issuer,
+                "aud" => AuthError::Audience,
+                _ => AuthError::Malformed,
+            },
             _ => AuthError::Malformed,
         })?;
         PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)

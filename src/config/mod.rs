@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::callback::credential::CallbackCredential;
+use crate::callback::guard::{CallbackGuard, parse_networks};
 use crate::crypto::DataKeys;
 
 pub use env::{ConfigError, Env};
@@ -55,6 +56,25 @@ pub struct ServiceConfig {
     /// records sealed before a rotation.
     pub data_key: SecretString,
     pub previous_data_keys: Vec<SecretString>,
+    /// `CALLBACK_AUTH`, `CALLBACK_ALLOWED_IPS`, `TRUSTED_PROXIES`.
+    pub callback: CallbackGuard,
+    /// `RECONCILE_AFTER_SECS`: a PROCESSING submission without a final word
+    /// after this long is polled.
+    pub reconcile_after: Duration,
+    pub reconciler: ReconcilerConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcilerConfig {
+    /// `RECONCILE_INTERVAL_SECS`: how often it looks.
+    pub interval: Duration,
+    /// The first polling delay (5–10 s with jitter), growing by half each
+    /// time up to `max_delay`.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// AWAITING_UPLOAD this long past its URLs' expiry becomes EXPIRED: an
+    /// upload that began just in time may still be confirmed meanwhile.
+    pub expiry_grace: Duration,
 }
 
 impl ServiceConfig {
@@ -75,6 +95,14 @@ impl ServiceConfig {
                 .into_iter()
                 .map(SecretString::from)
                 .collect(),
+            callback: callback_guard(env)?,
+            reconcile_after: env.secs_or("RECONCILE_AFTER_SECS", 600)?,
+            reconciler: ReconcilerConfig {
+                interval: env.secs_or("RECONCILE_INTERVAL_SECS", 15)?,
+                first_delay: Duration::from_secs(5),
+                max_delay: Duration::from_secs(300),
+                expiry_grace: Duration::from_secs(60),
+            },
         }
         .validated()
     }
@@ -87,6 +115,28 @@ impl ServiceConfig {
             .map_err(|problem| ConfigError::new("BFF_DATA_KEY_PREVIOUS", problem))?;
         Ok(self)
     }
+}
+
+/// There is no "none": a callback endpoint anyone can call would let anyone
+/// trigger GTF calls, so the service refuses to start without it.
+fn callback_guard(env: &Env) -> Result<CallbackGuard, ConfigError> {
+    let credentials = env
+        .list("CALLBACK_AUTH")
+        .iter()
+        .map(|raw| CallbackCredential::parse(raw))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|problem| ConfigError::new("CALLBACK_AUTH", problem))?;
+    if credentials.is_empty() {
+        return Err(ConfigError::new("CALLBACK_AUTH", "is required but not set"));
+    }
+    let networks = |var: &'static str| {
+        parse_networks(&env.list(var)).map_err(|problem| ConfigError::new(var, problem))
+    };
+    Ok(CallbackGuard::new(
+        credentials,
+        networks("CALLBACK_ALLOWED_IPS")?,
+        networks("TRUSTED_PROXIES")?,
+    ))
 }
 
 pub fn database_url(env: &Env) -> Result<SecretString, ConfigError> {

@@ -81,6 +81,26 @@ where
     }
 }
 
+/// The body as bytes, over the route's limit answered 413.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e: BytesRejection| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::MalformedJson("the request body could not be read".into())
+                }
+            })
+    }
+}
+
 /// A JSON body that may be absent (an empty body reads as `None`). Bodies
 /// that are present must be JSON: malformed is 400, wrong types 422, over
 /// the route's limit 413.
@@ -95,15 +115,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e: BytesRejection| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::MalformedJson("the request body could not be read".into())
-                }
-            })?;
+        let RawBody(body) = RawBody::from_request(req, state).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }

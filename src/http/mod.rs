@@ -1,6 +1,8 @@
 //! The HTTP layer: routes, extractors, error mapping, and the middleware
 //! every request passes through.
 
+mod callback;
+mod events;
 mod extract;
 mod ops;
 mod problem;
@@ -20,8 +22,9 @@ use tower_http::trace::TraceLayer;
 pub use problem::ApiError;
 pub use state::AppState;
 
-/// Request bodies on `/v1` (partner-api.md §2).
+/// Request bodies on `/v1` (partner-api.md §2) and callbacks (§3).
 const V1_BODY_LIMIT: usize = 16 * 1024;
+const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
@@ -35,10 +38,20 @@ pub fn router(state: AppState) -> Router {
             post(submissions::confirm),
         )
         .route("/v1/kyc/submissions/{id}/result", get(submissions::result))
+        .route("/v1/kyc/submissions/{id}/events", get(events::events))
         .layer(DefaultBodyLimit::max(V1_BODY_LIMIT));
+    let callbacks = Router::new()
+        .route(
+            "/coe/submissions-callback",
+            post(callback::receive)
+                .put(callback::receive)
+                .patch(callback::receive),
+        )
+        .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT));
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(v1)
+        .merge(callbacks)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(problem::not_found)

@@ -55,6 +55,14 @@ pub enum ApiError {
     InvalidParameter(String),
     #[error("invalid header: {0}")]
     InvalidHeader(String),
+    #[error("callback from a source address that is not allowed")]
+    CallbackForbidden,
+    #[error("callback without an accepted credential")]
+    CallbackUnauthorized,
+    #[error("malformed callback: {0}")]
+    InvalidCallback(String),
+    #[error("callback could not be stored")]
+    CallbackNotStored,
     #[error(transparent)]
     Kyc(#[from] KycError),
 }
@@ -170,6 +178,31 @@ impl ApiError {
                 "Invalid header",
                 d.clone(),
             ),
+            Self::CallbackForbidden => Answer::new(
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "Forbidden",
+                "Callbacks are not accepted from this address.",
+            ),
+            Self::CallbackUnauthorized => Answer::new(
+                S::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Authentication required",
+                "The callback credential is missing or not accepted.",
+            ),
+            Self::InvalidCallback(d) => Answer::new(
+                S::BAD_REQUEST,
+                "INVALID_CALLBACK",
+                "Malformed callback",
+                d.clone(),
+            ),
+            Self::CallbackNotStored => Answer::new(
+                S::SERVICE_UNAVAILABLE,
+                "CALLBACK_NOT_STORED",
+                "Callback not stored",
+                "The callback could not be stored; send it again later.",
+            )
+            .retry_after(None),
             Self::Kyc(e) => kyc_answer(e),
         }
     }

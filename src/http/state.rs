@@ -1,6 +1,10 @@
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::auth::verify::JwtVerifier;
+use crate::callback::guard::CallbackGuard;
+use crate::events::ChangeFeed;
 use crate::kyc::Kyc;
 
 /// What handlers share; cheap to clone.
@@ -8,4 +12,8 @@ use crate::kyc::Kyc;
 pub struct AppState {
     pub kyc: Kyc,
     pub auth: Arc<JwtVerifier>,
+    pub callbacks: Arc<CallbackGuard>,
+    /// Wakes the inbox worker when a callback was stored.
+    pub nudge: Arc<Notify>,
+    pub changes: ChangeFeed,
 }

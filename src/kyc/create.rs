@@ -40,9 +40,6 @@ impl Kyc {
         owner: &PartnerUserId,
         req: CreateRequest,
     ) -> Result<Created, KycError> {
-        if req.kind != KTP_SCAN {
-            return Err(KycError::UnsupportedType);
-        }
         let Some(key) = req.idempotency_key.as_deref() else {
             return self
                 .start(owner, &req, None)
@@ -90,12 +87,17 @@ impl Kyc {
         }
     }
 
+    /// Presigns and stores. The type is checked here, after the idempotency
+    /// key, so that a key reused for another type is reported as such.
     async fn start(
         &self,
         owner: &PartnerUserId,
         req: &CreateRequest,
         key: Option<&str>,
     ) -> Result<Submission, KycError> {
+        if req.kind != KTP_SCAN {
+            return Err(KycError::UnsupportedType);
+        }
         let id = Uuid::new_v4();
         let session = Session {
             // Our id doubles as the partner session id: one per submission,

@@ -103,7 +103,7 @@ impl Kyc {
         }
     }
 
-    pub(super) async fn owned(
+    pub(crate) async fn owned(
         &self,
         owner: &PartnerUserId,
         id: Uuid,
@@ -113,13 +113,13 @@ impl Kyc {
             .ok_or(KycError::NotFound)
     }
 
-    pub(super) async fn apply(
+    pub(crate) async fn apply(
         &self,
         id: Uuid,
         event: &Event,
         cause: Cause,
     ) -> Result<Submission, KycError> {
-        let (s, changed) = submissions::apply(&self.db, id, event, cause)
+        let (s, changed) = submissions::apply(&self.db, id, event, cause, self.schedule)
             .await?
             .ok_or(KycError::NotFound)?;
         if changed {

@@ -1,6 +1,7 @@
 //! The KYC flow: what the partner API's handlers and the background workers
 //! do, in one place, over the store and the GTF client.
 
+mod callback;
 mod create;
 mod lifecycle;
 mod result;
@@ -12,7 +13,9 @@ use sqlx::PgPool;
 use crate::crypto::{DataKeys, OpenError};
 use crate::domain::Submission;
 use crate::gtf::{GtfClient, GtfError, Session};
+use crate::store::submissions::Schedule;
 
+pub use callback::Verification;
 pub use create::{CreateRequest, Created};
 pub use result::ResultDetails;
 
@@ -47,11 +50,17 @@ pub struct Kyc {
     db: PgPool,
     gtf: GtfClient,
     keys: Arc<DataKeys>,
+    schedule: Schedule,
 }
 
 impl Kyc {
-    pub fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>) -> Self {
-        Self { db, gtf, keys }
+    pub fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>, schedule: Schedule) -> Self {
+        Self {
+            db,
+            gtf,
+            keys,
+            schedule,
+        }
     }
 
     pub fn db(&self) -> &PgPool {

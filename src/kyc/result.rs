@@ -47,7 +47,7 @@ impl Kyc {
 
     /// Fetches GTF's details for a final submission, stores them sealed, and
     /// records the outcome they carry. Fetching twice stores once.
-    pub(super) async fn fetch_result(&self, s: &Submission) -> Result<Submission, KycError> {
+    pub(crate) async fn fetch_result(&self, s: &Submission) -> Result<Submission, KycError> {
         let details = self
             .gtf
             .details(&s.owner, &session(s), &s.gtf_submission_id)

@@ -2,6 +2,7 @@
 //! functions over a pool or a transaction.
 
 pub mod idempotency;
+pub mod inbox;
 pub mod results;
 pub mod submissions;
 

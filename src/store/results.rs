@@ -16,8 +16,10 @@ pub struct StoredResult {
     pub sealed: Sealed,
 }
 
-/// Stores the result once; a second fetch of the same result changes nothing.
+/// Stores the result once; a second fetch of the same result changes
+/// nothing. The reconciler has nothing more to do for the submission.
 pub async fn insert(db: &PgPool, submission_id: Uuid, r: &StoredResult) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
     sqlx::query!(
         r#"INSERT INTO submission_results
              (submission_id, status, result, reason_code, processed_at, key_id, nonce, ciphertext)
@@ -32,9 +34,15 @@ pub async fn insert(db: &PgPool, submission_id: Uuid, r: &StoredResult) -> Resul
         r.sealed.nonce,
         r.sealed.ciphertext,
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    sqlx::query!(
+        "UPDATE submissions SET next_check_at = NULL WHERE id = $1",
+        submission_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 pub async fn find(db: &PgPool, submission_id: Uuid) -> Result<Option<StoredResult>, sqlx::Error> {

@@ -10,6 +10,10 @@ use crate::domain::{
     Event, GtfResult, GtfStatus, Outcome, PartnerUserId, State, Status, Submission,
 };
 
+/// The PostgreSQL channel on which every change of a submission is
+/// announced, with its id as the payload.
+pub const CHANGES_CHANNEL: &str = "submission_changed";
+
 /// What caused a state change, recorded in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
@@ -52,9 +56,15 @@ struct Row {
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     completed_at: Option<OffsetDateTime>,
-    // Part of `SELECT *`; only `claim_refresh` reads it, in SQL.
+    check_attempts: i32,
+    // Part of `SELECT *`; only SQL reads these (the refresh limit and the
+    // reconciler's schedule).
     #[allow(dead_code)]
     refreshed_at: Option<OffsetDateTime>,
+    #[allow(dead_code)]
+    next_check_at: Option<OffsetDateTime>,
+    #[allow(dead_code)]
+    check_lease_until: Option<OffsetDateTime>,
 }
 
 impl TryFrom<Row> for Submission {
@@ -172,6 +182,7 @@ pub async fn apply(
     id: Uuid,
     event: &Event,
     cause: Cause,
+    schedule: Schedule,
 ) -> Result<Option<(Submission, bool)>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let Some(row) = sqlx::query_as!(
@@ -203,13 +214,21 @@ pub async fn apply(
         }
         return Ok(Some((current, false)));
     };
+    let next_check_secs = match next.status {
+        Status::Processing => Some(schedule.reconcile_after_secs),
+        Status::Completed | Status::Failed => Some(schedule.result_fetch_after_secs),
+        Status::AwaitingUpload | Status::Expired => None,
+    };
     let row = sqlx::query_as!(
         Row,
         r#"UPDATE submissions
            SET status = $2, result = $3, reason_code = $4,
                gtf_status = COALESCE($5, gtf_status),
                updated_at = now(),
-               completed_at = CASE WHEN $6 THEN COALESCE(completed_at, now()) ELSE completed_at END
+               completed_at = CASE WHEN $6 THEN COALESCE(completed_at, now()) ELSE completed_at END,
+               next_check_at = CASE WHEN $8 THEN now() + make_interval(secs => $7)
+                                    ELSE next_check_at END,
+               check_attempts = CASE WHEN $8 THEN 0 ELSE check_attempts END
            WHERE id = $1
            RETURNING *"#,
         id,
@@ -218,6 +237,8 @@ pub async fn apply(
         next.outcome.reason_code,
         reported.map(GtfStatus::as_str),
         next.status.is_final(),
+        next_check_secs,
+        next.status != current.state.status,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -232,6 +253,107 @@ pub async fn apply(
     .await?;
     tx.commit().await?;
     Ok(Some((Submission::try_from(row)?, true)))
+}
+
+/// When the reconciler should look at a submission after it changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// A PROCESSING submission with no final word after this long is polled.
+    pub reconcile_after_secs: f64,
+    /// A final submission's result is fetched inline; the reconciler only
+    /// steps in if that has not happened after this long.
+    pub result_fetch_after_secs: f64,
+}
+
+/// The submission whose GTF id this is.
+pub async fn find_by_gtf_id(
+    db: &PgPool,
+    gtf_submission_id: &str,
+) -> Result<Option<Submission>, sqlx::Error> {
+    sqlx::query_as!(
+        Row,
+        "SELECT * FROM submissions WHERE gtf_submission_id = $1",
+        gtf_submission_id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Submission::try_from)
+    .transpose()
+}
+
+/// Claims up to `limit` submissions due for a look by the reconciler, for
+/// `lease_secs`: other replicas skip them meanwhile. Returns each with how
+/// many looks it has had.
+pub async fn claim_due(
+    db: &PgPool,
+    limit: i64,
+    lease_secs: f64,
+) -> Result<Vec<(Submission, i32)>, sqlx::Error> {
+    sqlx::query_as!(
+        Row,
+        r#"UPDATE submissions SET check_lease_until = now() + make_interval(secs => $2)
+           WHERE id IN (
+               SELECT id FROM submissions
+               WHERE next_check_at <= now()
+                 AND (check_lease_until IS NULL OR check_lease_until < now())
+               ORDER BY next_check_at
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED)
+           RETURNING *"#,
+        limit,
+        lease_secs
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|row| {
+        let attempts = row.check_attempts;
+        Submission::try_from(row).map(|s| (s, attempts))
+    })
+    .collect()
+}
+
+/// Releases a claimed submission: looked at again after `delay_secs` if
+/// there is still something to do (a PROCESSING status, or a final one
+/// without its result), else never.
+pub async fn release_check(db: &PgPool, id: Uuid, delay_secs: f64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE submissions s
+           SET check_attempts = check_attempts + 1,
+               check_lease_until = NULL,
+               next_check_at = CASE
+                   WHEN s.status = 'PROCESSING'
+                     OR (s.status IN ('COMPLETED', 'FAILED')
+                         AND NOT EXISTS (SELECT 1 FROM submission_results r WHERE r.submission_id = s.id))
+                   THEN now() + make_interval(secs => $2)
+               END
+           WHERE id = $1"#,
+        id,
+        delay_secs
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// AWAITING_UPLOAD submissions whose upload URLs lapsed more than
+/// `grace_secs` ago.
+pub async fn lapsed_uploads(
+    db: &PgPool,
+    grace_secs: f64,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT id FROM submissions
+           WHERE status = 'AWAITING_UPLOAD'
+             AND uploads_expire_at < now() - make_interval(secs => $1)
+           ORDER BY uploads_expire_at
+           LIMIT $2"#,
+        grace_secs,
+        limit
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Claims the right to ask GTF on a client's behalf, at most once per

@@ -4,18 +4,27 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::response::Response;
 use base64::Engine;
+use futures::future::BoxFuture;
 use gtf_bff::app::App;
-use gtf_bff::config::{AuthConfig, JwtKeyConfig, ServiceConfig, SimConfig, TokenIssuerConfig};
-use reqwest::{Method, StatusCode};
+use gtf_bff::callback::credential::CallbackCredential;
+use gtf_bff::callback::guard::CallbackGuard;
+use gtf_bff::config::{
+    AuthConfig, JwtKeyConfig, ReconcilerConfig, ServiceConfig, SimConfig, TokenIssuerConfig,
+};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::db::TestDb;
+use super::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, json, ready, status_ok, token_ok};
 use super::{JPEG, Sim, fast_retries, gtf_config, sim_config, start_sim};
 
+/// The credential GTF (the simulator) sends with callbacks.
+pub const CALLBACK_AUTH: &str = "bearer:test-callback-secret-0123456789";
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
 /// base64 of 32 bytes of 7.
 pub fn data_key() -> String {
@@ -47,6 +56,18 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         auth,
         data_key: SecretString::from(data_key()),
         previous_data_keys: vec![],
+        callback: CallbackGuard::new(
+            vec![CallbackCredential::parse(CALLBACK_AUTH).unwrap()],
+            vec![],
+            vec![],
+        ),
+        reconcile_after: Duration::from_secs(600),
+        reconciler: ReconcilerConfig {
+            interval: Duration::from_millis(200),
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            expiry_grace: Duration::from_secs(60),
+        },
     }
 }
 
@@ -68,14 +89,14 @@ pub async fn spawn_app_with(sim: SimConfig, tweak: impl FnOnce(&mut ServiceConfi
     let db = TestDb::new().await;
     let mut config = service_config(&db.url, &sim.base_url(), hs256_auth());
     tweak(&mut config);
-    let app = App::build(&config, fast_retries())
+    let stop = CancellationToken::new();
+    let app = App::build(&config, fast_retries(), stop.clone())
         .await
         .expect("the app builds");
     let pool = app.state.kyc.db().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let stop = CancellationToken::new();
-    tokio::spawn(app.serve(listener, stop.clone()));
+    tokio::spawn(app.serve(listener));
     TestApp {
         base_url: format!("http://{addr}"),
         sim,
@@ -215,5 +236,118 @@ async fn read(resp: reqwest::Response) -> Reply {
         status,
         headers,
         body,
+    }
+}
+
+/// The service against a scripted fake GTF (a simulator still runs beside
+/// it, unused), with a 500 ms GTF timeout.
+pub async fn spawn_app_against(fake: &FakeGtf) -> TestApp {
+    let base_url = fake.base_url.clone();
+    spawn_app_with(sim_config(), move |config| {
+        config.gtf = gtf_config(&base_url, Duration::from_millis(500));
+    })
+    .await
+}
+
+/// A fake GTF that works: tokens, presigned URLs (a new submission id per
+/// presign: `gtf-<n>`), confirms, and the status `INITIATED`.
+pub fn working_gtf(path: String, n: usize) -> BoxFuture<'static, Response> {
+    match path.as_str() {
+        TOKEN_PATH => ready(token_ok(n, 3600)),
+        URLS_PATH => ready(presign_ok(n)),
+        p if p.ends_with("/status") => ready(status_ok("INITIATED")),
+        _ => ready(json(404, r#"{"success":false,"errors":[]}"#)),
+    }
+}
+
+/// GTF's answer to the n-th presign: one KTP upload URL, submission `gtf-<n>`.
+pub fn presign_ok(n: usize) -> Response {
+    json(
+        200,
+        &serde_json::json!({
+            "success": true,
+            "data": {
+                "submissionId": format!("gtf-{n}"),
+                "status": "INITIATED",
+                "documents": {
+                    "KTP": {
+                        "documentUrl": format!("https://storage.example/gtf-{n}/KTP?sig=x"),
+                        "documentReference": format!("gtf-{n}/KTP"),
+                        "expiryInSeconds": "600"
+                    }
+                }
+            }
+        })
+        .to_string(),
+    )
+}
+
+/// A GTF error body as GTF shapes it.
+pub fn gtf_error(status: u16, cause: &str) -> Response {
+    json(
+        status,
+        &format!(
+            r#"{{"success":false,"data":null,"errors":[{{"code":"{status}","cause":"{cause}"}}]}}"#
+        ),
+    )
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A request to `path`, with a token for `user` when given, to add to
+    /// before [`TestApp::send`].
+    pub fn request(&self, method: Method, path: &str, user: Option<&str>) -> RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        match user {
+            Some(user) => req.bearer_auth(self.token(user)),
+            None => req,
+        }
+    }
+
+    pub async fn send(&self, req: RequestBuilder) -> Reply {
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Rows in `submissions`, whoever owns them.
+    pub async fn submission_rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM submissions")
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+impl Reply {
+    /// Asserts an RFC 9457 problem with this status and `code`, whose
+    /// `requestId` is the response's `x-request-id`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        assert_eq!(self.code(), code, "{:?}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{:?}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status.as_u16(), "{:?}", self.body);
+        for field in ["type", "title", "detail"] {
+            assert!(
+                self.body[field].as_str().is_some_and(|v| !v.is_empty()),
+                "{field} in {:?}",
+                self.body
+            );
+        }
+        let request_id = self.header("x-request-id").expect("x-request-id");
+        assert!(!request_id.is_empty());
+        assert_eq!(self.body["requestId"], request_id, "{:?}", self.body);
+    }
+
+    /// The body as text, to look for things that must not be in it.
+    pub fn text(&self) -> String {
+        self.body.to_string()
     }
 }

@@ -1,0 +1,91 @@
+//! `GET /v1/kyc/submissions/{id}/events`: the submission now and at every
+//! change, whichever replica made it, until it is final.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::extract::{ApiPath, AuthUser};
+use super::problem::ApiError;
+use super::state::AppState;
+use super::view::SubmissionView;
+use crate::domain::{PartnerUserId, Status, Submission};
+use crate::events::Change;
+
+/// Reload this often even without a notification, in case one was lost.
+const SAFETY_RELOAD: Duration = Duration::from_secs(30);
+
+pub async fn events(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading, so no change slips in between.
+    let changes = state.changes.subscribe();
+    let first = state.kyc.get(&user, id, false).await?;
+    let stream = futures::stream::unfold(
+        Watch {
+            state,
+            user,
+            id,
+            changes,
+            pending: Some(first),
+            last: None,
+        },
+        Watch::next,
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+struct Watch {
+    state: AppState,
+    user: PartnerUserId,
+    id: Uuid,
+    changes: tokio::sync::broadcast::Receiver<Change>,
+    /// The next version to send.
+    pending: Option<Submission>,
+    /// The last version sent; `None` before the first.
+    last: Option<Submission>,
+}
+
+impl Watch {
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+        loop {
+            if let Some(s) = self.pending.take()
+                && self.last.as_ref() != Some(&s)
+            {
+                let event = Event::default()
+                    .event("submission")
+                    .json_data(SubmissionView::from(s.clone()))
+                    .unwrap_or_else(|_| Event::default().event("error"));
+                self.last = Some(s);
+                return Some((Ok(event), self));
+            }
+            if self.last.as_ref().is_some_and(finished) {
+                return None;
+            }
+            let reload = tokio::select! {
+                change = self.changes.recv() => match change {
+                    Ok(Change::Submission(id)) => id == self.id,
+                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep(SAFETY_RELOAD) => true,
+            };
+            if reload {
+                // A failed read ends the stream; the client reconnects.
+                self.pending = Some(self.state.kyc.get(&self.user, self.id, false).await.ok()?);
+            }
+        }
+    }
+}
+
+/// Nothing more will happen to it.
+fn finished(s: &Submission) -> bool {
+    (s.state.status.is_final() && s.state.outcome.is_known()) || s.state.status == Status::Expired
+}

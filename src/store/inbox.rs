@@ -1,0 +1,101 @@
+//! The callback inbox: GTF's callbacks, stored before they are acknowledged
+//! and verified with GTF afterwards (partner-api.md §3).
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    /// The same (submissionId, status, result) was stored before.
+    Duplicate,
+}
+
+pub async fn insert(
+    db: &PgPool,
+    gtf_submission_id: &str,
+    status: &str,
+    result: Option<&str>,
+    body: &Value,
+) -> Result<Stored, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO callback_inbox (gtf_submission_id, status, result, body)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (gtf_submission_id, status, coalesce(result, '')) DO NOTHING
+           RETURNING id"#,
+        gtf_submission_id,
+        status,
+        result,
+        body
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(if inserted.is_some() {
+        Stored::New
+    } else {
+        Stored::Duplicate
+    })
+}
+
+/// A stored callback waiting for verification.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: i64,
+    pub gtf_submission_id: String,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` pending callbacks for `lease_secs`; another replica
+/// skips them until then.
+pub async fn claim(db: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<Pending>, sqlx::Error> {
+    sqlx::query_as!(
+        Pending,
+        r#"UPDATE callback_inbox SET locked_until = now() + make_interval(secs => $2)
+           WHERE id IN (
+               SELECT id FROM callback_inbox
+               WHERE processed_at IS NULL
+                 AND next_attempt_at <= now()
+                 AND (locked_until IS NULL OR locked_until < now())
+               ORDER BY id
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED)
+           RETURNING id, gtf_submission_id, attempts"#,
+        limit,
+        lease_secs
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn finish(db: &PgPool, id: i64, outcome: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE callback_inbox
+           SET processed_at = now(), outcome = $2, attempts = attempts + 1, locked_until = NULL
+           WHERE id = $1"#,
+        id,
+        outcome
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn retry_later(
+    db: &PgPool,
+    id: i64,
+    delay_secs: f64,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE callback_inbox
+           SET attempts = attempts + 1, outcome = $3, locked_until = NULL,
+               next_attempt_at = now() + make_interval(secs => $2)
+           WHERE id = $1"#,
+        id,
+        delay_secs,
+        outcome
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! `Idempotency-Key` on `POST /v1/kyc/submissions` (partner-api.md §2): a
+//! retried create answers the first submission without asking GTF again.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::app::{
+    Reply, TestApp, gtf_error, presign_ok, spawn_app, spawn_app_against, spawn_app_with,
+    working_gtf,
+};
+use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, after, ready, token_ok};
+use crate::support::{gtf_config, sim_config};
+
+const CREATE: &str = "/v1/kyc/submissions";
+
+/// A create by `user` with `Idempotency-Key: key` and an optional JSON body.
+async fn create_keyed(app: &TestApp, user: &str, key: &str, body: Option<Value>) -> Reply {
+    let mut req = app
+        .request(Method::POST, CREATE, Some(user))
+        .header("idempotency-key", key);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    app.send(req).await
+}
+
+#[track_caller]
+fn assert_created(reply: &Reply) -> String {
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_same_key_twice_answers_the_first_submission_without_calling_gtf_again() {
+    let fake = FakeGtf::start(working_gtf).await;
+    let app = spawn_app_against(&fake).await;
+
+    let first = create_keyed(&app, "alice", "key-1", None).await;
+    let id = assert_created(&first);
+    assert_eq!(first.header("idempotent-replayed"), None);
+
+    let second = create_keyed(&app, "alice", "key-1", None).await;
+    assert_eq!(assert_created(&second), id);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(second.header("location"), first.header("location"));
+    assert_eq!(second.body, first.body, "the same submission, unchanged");
+
+    // The explicit default type is the same request as no body.
+    let third = create_keyed(&app, "alice", "key-1", Some(json!({"type": "KTP_SCAN"}))).await;
+    assert_eq!(assert_created(&third), id);
+    assert_eq!(third.header("idempotent-replayed"), Some("true"));
+
+    assert_eq!(fake.hits(URLS_PATH), 1, "GTF presigned once");
+    assert_eq!(app.submission_rows().await, 1);
+}
+
+#[tokio::test]
+async fn a_key_reused_for_another_type_is_refused() {
+    let app = spawn_app().await;
+    assert_created(&create_keyed(&app, "alice", "key-1", None).await);
+
+    let other = create_keyed(&app, "alice", "key-1", Some(json!({"type": "FACE_MATCH"}))).await;
+    other.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(app.submission_rows().await, 1);
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_user() {
+    let fake = FakeGtf::start(working_gtf).await;
+    let app = spawn_app_against(&fake).await;
+    let alices = assert_created(&create_keyed(&app, "alice", "shared-key", None).await);
+
+    let bobs = create_keyed(&app, "bob", "shared-key", None).await;
+    assert_ne!(assert_created(&bobs), alices);
+    assert_eq!(bobs.header("idempotent-replayed"), None);
+    assert_eq!(fake.hits(URLS_PATH), 2);
+    assert_eq!(app.submission_rows().await, 2);
+    // And Alice's replay is still hers.
+    let again = create_keyed(&app, "alice", "shared-key", None).await;
+    assert_eq!(assert_created(&again), alices);
+}
+
+#[tokio::test]
+async fn different_keys_make_different_submissions() {
+    let fake = FakeGtf::start(working_gtf).await;
+    let app = spawn_app_against(&fake).await;
+    let a = assert_created(&create_keyed(&app, "alice", "key-a", None).await);
+    let b = assert_created(&create_keyed(&app, "alice", "key-b", None).await);
+    assert_ne!(a, b);
+    assert_eq!(fake.hits(URLS_PATH), 2);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_make_one_submission() {
+    let fake = FakeGtf::start(working_gtf).await;
+    let app = spawn_app_against(&fake).await;
+
+    let replies = join_all((0..20).map(|_| create_keyed(&app, "alice", "burst", None))).await;
+
+    let ids: Vec<&str> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty(), "at least one succeeds: {replies:?}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "one id: {ids:?}");
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        reply.assert_problem(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE");
+    }
+    let fresh = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED && r.header("idempotent-replayed").is_none())
+        .count();
+    assert_eq!(fresh, 1, "exactly one request created it");
+    assert_eq!(app.submission_rows().await, 1);
+    assert_eq!(fake.hits(URLS_PATH), 1);
+}
+
+#[tokio::test]
+async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
+    // GTF takes longer to presign than a second request waits (5 s).
+    let fake = FakeGtf::start(|path, n| match path.as_str() {
+        TOKEN_PATH => ready(token_ok(n, 3600)),
+        _ => after(Duration::from_secs(7), presign_ok(n)),
+    })
+    .await;
+    let base_url = fake.base_url.clone();
+    let app = spawn_app_with(sim_config(), move |config| {
+        config.gtf = gtf_config(&base_url, Duration::from_secs(10));
+    })
+    .await;
+
+    let (first, second) = tokio::join!(create_keyed(&app, "alice", "slow", None), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        create_keyed(&app, "alice", "slow", None).await
+    });
+    second.assert_problem(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE");
+    assert!(second.header("retry-after").is_some());
+    let id = assert_created(&first);
+    assert_eq!(fake.hits(URLS_PATH), 1, "never a second submission");
+    // Once the first is done, the key replays it.
+    let third = create_keyed(&app, "alice", "slow", None).await;
+    assert_eq!(assert_created(&third), id);
+    assert_eq!(third.header("idempotent-replayed"), Some("true"));
+}
+
+#[tokio::test]
+async fn a_failed_first_request_leaves_the_key_free_for_a_retry() {
+    let fake = FakeGtf::start(|path, n| match (path.as_str(), n) {
+        (TOKEN_PATH, _) => ready(token_ok(n, 3600)),
+        (URLS_PATH, 1) => ready(gtf_error(500, "GENERIC_SERVICE_ERROR")),
+        _ => working_gtf(path, n),
+    })
+    .await;
+    let app = spawn_app_against(&fake).await;
+    let failed = create_keyed(&app, "alice", "retry-me", None).await;
+    failed.assert_problem(StatusCode::BAD_GATEWAY, "GTF_ERROR");
+
+    let retried = create_keyed(&app, "alice", "retry-me", None).await;
+    assert_created(&retried);
+    assert_eq!(retried.header("idempotent-replayed"), None);
+    assert_eq!(app.submission_rows().await, 1);
+}
+
+#[tokio::test]
+async fn malformed_keys_are_refused() {
+    let app = spawn_app().await;
+    for key in ["k".repeat(256), "tab\there".to_owned(), String::new()] {
+        let reply = create_keyed(&app, "alice", &key, None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST, "INVALID_HEADER");
+    }
+    let non_ascii = app
+        .send(
+            app.request(Method::POST, CREATE, Some("alice"))
+                .header("idempotency-key", &b"caf\xc3\xa9"[..]),
+        )
+        .await;
+    non_ascii.assert_problem(StatusCode::BAD_REQUEST, "INVALID_HEADER");
+    assert_eq!(app.submission_rows().await, 0);
+    // 255 printable characters is the longest accepted.
+    assert_created(&create_keyed(&app, "alice", &"k".repeat(255), None).await);
+}
