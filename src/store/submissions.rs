@@ -251,6 +251,10 @@ pub async fn apply(
         reported,
     )
     .await?;
+    // Delivered on commit, to every replica's event stream.
+    sqlx::query!("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, id.to_string())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some((Submission::try_from(row)?, true)))
 }

@@ -2,7 +2,10 @@
 //! real HTTP, and a real PostgreSQL where a test needs one.
 
 mod api;
+mod callbacks;
 mod cli;
+mod events;
 mod gtf_client;
+mod reconciler;
 mod sim;
 mod support;

@@ -124,7 +124,7 @@ async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
     // GTF takes longer to presign than a second request waits (5 s).
     let fake = FakeGtf::start(|path, n| match path.as_str() {
         TOKEN_PATH => ready(token_ok(n, 3600)),
-        _ => after(Duration::from_secs(7), presign_ok(n)),
+        _ => after(Duration::from_secs(6), presign_ok(n)),
     })
     .await;
     let base_url = fake.base_url.clone();

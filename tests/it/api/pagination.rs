@@ -45,7 +45,12 @@ fn next_cursor(page: &Reply) -> Option<String> {
 
 /// Every page of `user`'s list at `limit` a page; `between` runs after each
 /// page but the last.
-async fn walk(app: &TestApp, user: &str, limit: usize, mut between: impl AsyncFnMut()) -> Vec<Vec<String>> {
+async fn walk(
+    app: &TestApp,
+    user: &str,
+    limit: usize,
+    mut between: impl AsyncFnMut(),
+) -> Vec<Vec<String>> {
     let mut pages = vec![];
     let mut page = list(app, user, &format!("?limit={limit}")).await;
     loop {
@@ -70,11 +75,19 @@ async fn the_list_is_newest_first_twenty_at_a_time_by_default() {
     assert_eq!(ids(&page), newest_first[..20]);
     assert!(next_cursor(&page).is_some());
     let items = page.body["items"].as_array().unwrap();
-    let times: Vec<&str> = items.iter().map(|s| s["createdAt"].as_str().unwrap()).collect();
+    let times: Vec<&str> = items
+        .iter()
+        .map(|s| s["createdAt"].as_str().unwrap())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     assert_eq!(items[0]["status"], "AWAITING_UPLOAD");
 
-    let rest = list(&app, "alice", &format!("?cursor={}", next_cursor(&page).unwrap())).await;
+    let rest = list(
+        &app,
+        "alice",
+        &format!("?cursor={}", next_cursor(&page).unwrap()),
+    )
+    .await;
     assert_eq!(ids(&rest), newest_first[20..]);
     assert_eq!(rest.body["nextCursor"], json!(null));
 }
@@ -82,7 +95,13 @@ async fn the_list_is_newest_first_twenty_at_a_time_by_default() {
 #[tokio::test]
 async fn limits_outside_1_to_100_are_refused() {
     let app = spawn_app().await;
-    for query in ["?limit=0", "?limit=101", "?limit=-1", "?limit=abc", "?limit=1.5"] {
+    for query in [
+        "?limit=0",
+        "?limit=101",
+        "?limit=-1",
+        "?limit=abc",
+        "?limit=1.5",
+    ] {
         let reply = list(&app, "alice", query).await;
         reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PARAMETER");
     }
@@ -137,7 +156,10 @@ async fn a_tampered_or_made_up_cursor_is_refused() {
     let app = spawn_app().await;
     create_many(&app, "alice", 3).await;
     let cursor = next_cursor(&list(&app, "alice", "?limit=1").await).expect("a next page");
-    assert_eq!(ids(&list(&app, "alice", &format!("?limit=1&cursor={cursor}")).await).len(), 1);
+    assert_eq!(
+        ids(&list(&app, "alice", &format!("?limit=1&cursor={cursor}")).await).len(),
+        1
+    );
 
     // Every single-character change is caught.
     for (i, c) in cursor.char_indices() {

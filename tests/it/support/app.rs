@@ -2,6 +2,7 @@
 //! fresh database and an in-process simulator, spoken to over HTTP.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
@@ -33,12 +34,15 @@ pub fn data_key() -> String {
 
 pub struct TestApp {
     pub base_url: String,
-    pub sim: Sim,
+    /// Shared with sibling instances.
+    pub sim: Arc<Sim>,
     pub db: PgPool,
     pub http: reqwest::Client,
     stop: CancellationToken,
-    // Dropped last: the database outlives the app's connections.
-    _db: TestDb,
+    // Declared after the pool so it is dropped after it; the last instance
+    // sharing it drops the database.
+    db_handle: Arc<TestDb>,
+    config: ServiceConfig,
 }
 
 impl Drop for TestApp {
@@ -85,8 +89,63 @@ pub async fn spawn_app() -> TestApp {
 
 /// `tweak` adjusts the service configuration before the start.
 pub async fn spawn_app_with(sim: SimConfig, tweak: impl FnOnce(&mut ServiceConfig)) -> TestApp {
-    let sim = start_sim(sim).await;
-    let db = TestDb::new().await;
+    let listener = bind().await;
+    let sim = Arc::new(start_sim(sim).await);
+    launch(listener, sim, Arc::new(TestDb::new().await), tweak).await
+}
+
+/// Like [`spawn_app_with`], with the simulator sending its callbacks to
+/// the app, as GTF would.
+pub async fn spawn_app_receiving_callbacks(
+    sim: SimConfig,
+    tweak: impl FnOnce(&mut ServiceConfig),
+) -> TestApp {
+    let listener = bind().await;
+    let callback_url = format!(
+        "http://{}/coe/submissions-callback",
+        listener.local_addr().unwrap()
+    );
+    let sim = SimConfig {
+        callback_url: Some(callback_url.parse().unwrap()),
+        callback_auth: Some(CallbackCredential::parse(CALLBACK_AUTH).unwrap()),
+        ..sim
+    };
+    let sim = Arc::new(start_sim(sim).await);
+    launch(listener, sim, Arc::new(TestDb::new().await), tweak).await
+}
+
+/// An app on a database the test prepared (e.g. behind a proxy).
+pub async fn spawn_app_on(db: TestDb, tweak: impl FnOnce(&mut ServiceConfig)) -> TestApp {
+    let listener = bind().await;
+    let sim = Arc::new(start_sim(sim_config()).await);
+    launch(listener, sim, Arc::new(db), tweak).await
+}
+
+impl TestApp {
+    /// Another replica: the same database and simulator, its own process
+    /// state (token cache, change feed, workers).
+    pub async fn sibling(&self) -> TestApp {
+        let config = self.config.clone();
+        launch(
+            bind().await,
+            self.sim.clone(),
+            self.db_handle.clone(),
+            |c| *c = config,
+        )
+        .await
+    }
+}
+
+async fn bind() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+async fn launch(
+    listener: tokio::net::TcpListener,
+    sim: Arc<Sim>,
+    db: Arc<TestDb>,
+    tweak: impl FnOnce(&mut ServiceConfig),
+) -> TestApp {
     let mut config = service_config(&db.url, &sim.base_url(), hs256_auth());
     tweak(&mut config);
     let stop = CancellationToken::new();
@@ -94,7 +153,6 @@ pub async fn spawn_app_with(sim: SimConfig, tweak: impl FnOnce(&mut ServiceConfi
         .await
         .expect("the app builds");
     let pool = app.state.kyc.db().clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(app.serve(listener));
     TestApp {
@@ -103,7 +161,8 @@ pub async fn spawn_app_with(sim: SimConfig, tweak: impl FnOnce(&mut ServiceConfi
         db: pool,
         http: reqwest::Client::new(),
         stop,
-        _db: db,
+        db_handle: db,
+        config,
     }
 }
 

@@ -1,0 +1,329 @@
+//! `POST /coe/submissions-callback` (partner-api.md §3): who may call it,
+//! what it stores, and that a callback is only ever a hint.
+
+use std::time::Duration;
+
+use gtf_bff::callback::credential::CallbackCredential;
+use gtf_bff::callback::guard::{CallbackGuard, parse_networks};
+use gtf_bff::config::SimConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::app::{
+    CALLBACK_AUTH, Reply, TestApp, spawn_app, spawn_app_receiving_callbacks, spawn_app_with,
+};
+use crate::support::sim_config;
+use crate::support::tcp_proxy::TcpProxy;
+
+const BEARER: &str = "Bearer test-callback-secret-0123456789";
+
+async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, body: &str) -> Reply {
+    let mut req = app
+        .http
+        .request(method, format!("{}/coe/submissions-callback", app.base_url))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(auth) = authorization {
+        req = req.header("authorization", auth);
+    }
+    app.send(req).await
+}
+
+fn body(gtf_id: &str, status: &str, result: Option<&str>) -> String {
+    json!({ "submissionId": gtf_id, "status": status, "result": result, "reasonCode": null })
+        .to_string()
+}
+
+/// Polls `probe` until it returns `Some`, for at most 10 s.
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn inbox_outcome(app: &TestApp, gtf_id: &str) -> Option<String> {
+    sqlx::query_scalar::<_, Option<String>>(
+        "SELECT outcome FROM callback_inbox WHERE gtf_submission_id = $1 AND processed_at IS NOT NULL",
+    )
+    .bind(gtf_id)
+    .fetch_optional(&app.db)
+    .await
+    .unwrap()
+    .flatten()
+}
+
+async fn history(app: &TestApp, id: &str) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT to_status, cause FROM submission_history WHERE submission_id = $1::uuid ORDER BY id")
+        .bind(id)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_an_accepted_credential_gets_in() {
+    let app = spawn_app_with(sim_config(), |c| {
+        c.callback = CallbackGuard::new(
+            vec![
+                CallbackCredential::parse("bearer:new-secret").unwrap(),
+                CallbackCredential::parse("header:X-Gtf-Key:old-key").unwrap(),
+            ],
+            vec![],
+            vec![],
+        );
+    })
+    .await;
+    let payload = body("unknown-1", "COMPLETED", Some("VALID"));
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer new-secre"),
+        Some("Basic bmV3LXNlY3JldA=="),
+    ] {
+        let r = callback(&app, Method::POST, auth, &payload).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(r.code(), "UNAUTHORIZED");
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+    // Both credentials of a rotation work.
+    let r = callback(&app, Method::POST, Some("Bearer new-secret"), &payload).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!({ "success": true }));
+    let r = app
+        .send(
+            app.http
+                .post(format!("{}/coe/submissions-callback", app.base_url))
+                .header("x-gtf-key", "old-key")
+                .body(body("unknown-2", "ERROR", None)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Nothing refused was stored.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM callback_inbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+}
+
+#[tokio::test]
+async fn the_source_address_is_checked_through_trusted_proxies_only() {
+    let guard = |trusted: &[&str]| {
+        CallbackGuard::new(
+            vec![CallbackCredential::parse(CALLBACK_AUTH).unwrap()],
+            parse_networks(&["203.0.113.0/24".to_owned()]).unwrap(),
+            parse_networks(&trusted.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap(),
+        )
+    };
+    let direct = spawn_app_with(sim_config(), |c| c.callback = guard(&[])).await;
+    let payload = body("x", "COMPLETED", Some("VALID"));
+    let r = callback(&direct, Method::POST, Some(BEARER), &payload).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "FORBIDDEN");
+    // Claiming to be GTF does not help when the peer is no trusted proxy.
+    let r = direct
+        .send(
+            direct
+                .http
+                .post(format!("{}/coe/submissions-callback", direct.base_url))
+                .header("authorization", BEARER)
+                .header("x-forwarded-for", "203.0.113.7")
+                .body(payload.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let proxied = spawn_app_with(sim_config(), |c| c.callback = guard(&["127.0.0.1/32"])).await;
+    let r = proxied
+        .send(
+            proxied
+                .http
+                .post(format!("{}/coe/submissions-callback", proxied.base_url))
+                .header("authorization", BEARER)
+                .header("x-forwarded-for", "203.0.113.7")
+                .body(payload),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_callbacks_are_refused() {
+    let app = spawn_app().await;
+    for bad in [
+        "not json",
+        "[]",
+        r#"{"status":"COMPLETED"}"#,
+        r#"{"submissionId":5,"status":"COMPLETED"}"#,
+        r#"{"submissionId":"","status":"COMPLETED"}"#,
+    ] {
+        let r = callback(&app, Method::POST, Some(BEARER), bad).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(r.code(), "INVALID_CALLBACK", "{bad}");
+    }
+    let huge =
+        json!({ "submissionId": "x", "status": "COMPLETED", "padding": "a".repeat(65 * 1024) })
+            .to_string();
+    let r = callback(&app, Method::POST, Some(BEARER), &huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.code(), "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn put_and_patch_are_accepted_and_unknown_submissions_are_kept() {
+    let app = spawn_app().await;
+    let r = callback(
+        &app,
+        Method::PUT,
+        Some(BEARER),
+        &body("gtf-unknown", "COMPLETED", Some("VALID")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let with_extra = json!({ "submissionId": "gtf-unknown", "status": "ERROR", "result": null, "partnerSessionId": "p-1" });
+    let r = callback(&app, Method::PATCH, Some(BEARER), &with_extra.to_string()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let outcome = eventually("the unknown callback to be processed", || {
+        inbox_outcome(&app, "gtf-unknown")
+    })
+    .await;
+    assert_eq!(outcome, "unknown submission");
+    // Extra fields are kept with the callback.
+    let kept: Value = sqlx::query_scalar("SELECT body FROM callback_inbox WHERE status = 'ERROR'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kept["partnerSessionId"], "p-1");
+}
+
+#[tokio::test]
+async fn a_forged_completion_changes_nothing() {
+    // GTF takes a minute: a callback claiming COMPLETED now is false.
+    let app = spawn_app_with(
+        SimConfig {
+            processing: Duration::from_secs(60),
+            ..sim_config()
+        },
+        |_| {},
+    )
+    .await;
+    let id = app.submit("erin").await;
+    let gtf_id = app
+        .get("erin", &format!("/v1/kyc/submissions/{id}"))
+        .await
+        .body["gtfSubmissionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = callback(
+        &app,
+        Method::POST,
+        Some(BEARER),
+        &body(&gtf_id, "COMPLETED", Some("VALID")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let outcome = eventually("the forged callback to be checked", || {
+        inbox_outcome(&app, &gtf_id)
+    })
+    .await;
+    assert_eq!(outcome, "checked: PROCESSING");
+    let s = app.get("erin", &format!("/v1/kyc/submissions/{id}")).await;
+    assert_eq!(s.body["status"], "PROCESSING");
+    assert_eq!(s.body["result"], Value::Null);
+    assert!(
+        history(&app, &id)
+            .await
+            .iter()
+            .all(|(to, _)| to != "COMPLETED")
+    );
+}
+
+#[tokio::test]
+async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
+    let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
+    let id = app.submit("frank").await;
+    let done = eventually("the callback to complete the submission", || async {
+        let s = app.get("frank", &format!("/v1/kyc/submissions/{id}")).await;
+        (s.body["status"] == "COMPLETED" && s.body["result"] == "VALID").then_some(s)
+    })
+    .await;
+    let gtf_id = done.body["gtfSubmissionId"].as_str().unwrap();
+
+    // GTF delivers the same callback again: acknowledged, nothing changes.
+    let again = body(gtf_id, "COMPLETED", Some("VALID"));
+    for _ in 0..2 {
+        let r = callback(&app, Method::POST, Some(BEARER), &again).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM callback_inbox WHERE gtf_submission_id = $1")
+            .bind(gtf_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(stored, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let h = history(&app, &id).await;
+    assert_eq!(
+        h.iter().filter(|(to, _)| to == "COMPLETED").count(),
+        2,
+        "{h:?}: the status, then its outcome"
+    );
+    assert!(
+        h.contains(&("COMPLETED".to_owned(), "callback".to_owned())),
+        "{h:?}"
+    );
+    let result = app
+        .get("frank", &format!("/v1/kyc/submissions/{id}/result"))
+        .await;
+    assert_eq!(result.status, StatusCode::OK);
+    assert!(result.body["ktp"]["nik"].is_string());
+}
+
+#[tokio::test]
+async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service_recovers() {
+    let proxy_slot = std::sync::Arc::new(std::sync::OnceLock::<TcpProxy>::new());
+    let app = {
+        let db = crate::support::db::TestDb::new().await;
+        let mut url = url::Url::parse(&db.url).unwrap();
+        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+            .parse::<std::net::SocketAddr>()
+            .unwrap();
+        let proxy = TcpProxy::start(upstream).await;
+        url.set_port(Some(proxy.addr.port())).unwrap();
+        let _ = proxy_slot.set(proxy);
+        crate::support::app::spawn_app_on(db, |c| {
+            c.database_url = secrecy::SecretString::from(url.to_string())
+        })
+        .await
+    };
+    let proxy = proxy_slot.get().unwrap();
+    let payload = body("gtf-during-outage", "COMPLETED", Some("VALID"));
+
+    proxy.cut();
+    let r = callback(&app, Method::POST, Some(BEARER), &payload).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.code(), "CALLBACK_NOT_STORED");
+    assert!(r.header("retry-after").is_some());
+    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    proxy.restore();
+    let r = eventually("the service to recover", || async {
+        let r = callback(&app, Method::POST, Some(BEARER), &payload).await;
+        (r.status == StatusCode::OK).then_some(r)
+    })
+    .await;
+    assert_eq!(r.body, json!({ "success": true }));
+    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+}
