@@ -126,17 +126,17 @@ where
                 return Err(ApiError::UnsupportedMediaType);
             }
         }
-        let value = serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::InvalidBody(e.to_string())
-            } else {
-                ApiError::MalformedJson(format!(
-                    "invalid JSON at line {} column {}",
-                    e.line(),
-                    e.column()
-                ))
-            }
+        // Syntax first (with serde_json's depth limit), then shape: a body
+        // that is not JSON at all is 400 whatever shape it starts with.
+        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::MalformedJson(format!(
+                "invalid JSON at line {} column {}",
+                e.line(),
+                e.column()
+            ))
         })?;
+        let value =
+            serde_json::from_value(json).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
         Ok(Self(Some(value)))
     }
 }

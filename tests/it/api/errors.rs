@@ -215,6 +215,10 @@ async fn a_wrong_method_is_a_405_problem() {
         let reply = app.call(method.clone(), &path, Some("alice"), None).await;
         reply.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
     }
+    // RFC 9110: a 405 says what is allowed.
+    let reply = app.call(Method::DELETE, CREATE, Some("alice"), None).await;
+    let allow = reply.header("allow").unwrap_or_default();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow:?}");
 }
 
 #[tokio::test]
