@@ -27,6 +27,8 @@ const RESULT_FETCH_AFTER: Duration = Duration::from_secs(30);
 pub struct App {
     pub state: AppState,
     reconciler: ReconcilerConfig,
+    shutdown_grace: Duration,
+    cors_origins: Vec<::http::HeaderValue>,
     shutdown: CancellationToken,
 }
 
@@ -38,6 +40,9 @@ impl App {
         gtf_options: ClientOptions,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
+        // Installed first, so that nothing recorded before the first scrape
+        // is lost.
+        crate::telemetry::metrics::handle();
         let db = store::pool(&config.database_url, config.db_max_connections)?;
         store::migrate(&db).await.context("applying migrations")?;
         let gtf = GtfClient::with_options(config.gtf.clone(), gtf_options)?;
@@ -57,14 +62,18 @@ impl App {
                 auth: Arc::new(auth),
                 callbacks: Arc::new(config.callback.clone()),
                 nudge: Arc::new(Notify::new()),
+                shutdown: shutdown.clone(),
             },
             reconciler: config.reconciler,
+            shutdown_grace: config.shutdown_grace,
+            cors_origins: config.cors_origins.clone(),
             shutdown,
         })
     }
 
-    /// Serves on `listener` and runs the workers until shutdown, then lets
-    /// in-flight requests and the workers' current items finish.
+    /// Serves on `listener` and runs the workers until shutdown; then stops
+    /// accepting, and gives in-flight requests and the workers' current
+    /// items `shutdown_grace` to finish before returning anyway.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let mut workers = workers::spawn(
             self.state.kyc.clone(),
@@ -72,14 +81,32 @@ impl App {
             self.state.nudge.clone(),
             self.shutdown.clone(),
         );
-        let served = axum::serve(
+        let server = axum::serve(
             listener,
-            http::router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+            http::router(self.state, &self.cors_origins)
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(self.shutdown.cancelled_owned())
-        .await
-        .context("serving HTTP");
-        while workers.join_next().await.is_some() {}
+        .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
+        let grace = self.shutdown_grace;
+        let deadline = async {
+            self.shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        let served = tokio::select! {
+            served = server => served.context("serving HTTP"),
+            () = deadline => {
+                tracing::warn!(grace_s = grace.as_secs(), "requests still running at the end of the shutdown grace; exiting");
+                Ok(())
+            }
+        };
+        let drained = tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("workers still busy at the end of the shutdown grace; exiting");
+        }
+        tracing::info!("stopped");
         served
     }
 }

@@ -53,6 +53,23 @@ fn run(command: Command, env: &Env) -> Result<(), Failure> {
             println!("{jwt}");
             Ok(())
         }
+        Command::Healthcheck { url } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+            let status = runtime.block_on(async {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(3))
+                    .build()?
+                    .get(&url)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            });
+            match status {
+                Ok(s) if s.is_success() => Ok(()),
+                Ok(s) => Err(anyhow::anyhow!("{url} answered {s}").into()),
+                Err(e) => Err(anyhow::anyhow!("{url}: {e}").into()),
+            }
+        }
         Command::Migrate => {
             let url = database_url(env)?;
             block_on(env, |_| async move {

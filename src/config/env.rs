@@ -1,9 +1,10 @@
 //! A snapshot of the environment (process variables over `.env`) with typed,
 //! named look-ups. Every failure names the variable and never echoes a secret.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -37,6 +38,9 @@ impl ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     vars: HashMap<String, String>,
+    /// Every variable looked up, so a test can prove `.env.example` lists
+    /// all the variables the code reads.
+    read: Arc<Mutex<BTreeSet<&'static str>>>,
 }
 
 impl Env {
@@ -46,7 +50,10 @@ impl Env {
             .map(|iter| iter.filter_map(Result::ok).collect())
             .unwrap_or_default();
         vars.extend(std::env::vars());
-        Self { vars }
+        Self {
+            vars,
+            read: Arc::default(),
+        }
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
@@ -57,15 +64,27 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            read: Arc::default(),
         }
     }
 
     /// The value, treating an empty or blank value as unset.
     pub fn optional(&self, var: &'static str) -> Option<&str> {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(var);
+        }
         self.vars
             .get(var)
             .map(|v| v.trim())
             .filter(|v| !v.is_empty())
+    }
+
+    /// The names of the variables looked up so far.
+    pub fn names_read(&self) -> Vec<&'static str> {
+        self.read
+            .lock()
+            .map(|read| read.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     pub fn required(&self, var: &'static str) -> Result<&str, ConfigError> {

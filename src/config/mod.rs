@@ -6,6 +6,7 @@ mod env;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use http::HeaderValue;
 use secrecy::SecretString;
 use url::Url;
 
@@ -62,6 +63,11 @@ pub struct ServiceConfig {
     /// after this long is polled.
     pub reconcile_after: Duration,
     pub reconciler: ReconcilerConfig,
+    /// `SHUTDOWN_GRACE_SECS`: how long in-flight requests and workers may
+    /// take to finish after SIGTERM before the process exits anyway.
+    pub shutdown_grace: Duration,
+    /// `CORS_ALLOWED_ORIGINS`: web frontends that may call the API.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +109,8 @@ impl ServiceConfig {
                 max_delay: Duration::from_secs(300),
                 expiry_grace: Duration::from_secs(60),
             },
+            shutdown_grace: env.secs_or("SHUTDOWN_GRACE_SECS", 20)?,
+            cors_origins: cors_origins(env)?,
         }
         .validated()
     }
@@ -137,6 +145,24 @@ fn callback_guard(env: &Env) -> Result<CallbackGuard, ConfigError> {
         networks("CALLBACK_ALLOWED_IPS")?,
         networks("TRUSTED_PROXIES")?,
     ))
+}
+
+fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
+    env.list("CORS_ALLOWED_ORIGINS")
+        .iter()
+        .map(|origin| {
+            let url = Url::parse(origin).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none()
+            });
+            url.and_then(|_| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "CORS_ALLOWED_ORIGINS",
+                        format!("{origin:?} is not an origin such as https://app.example.com"),
+                    )
+                })
+        })
+        .collect()
 }
 
 pub fn database_url(env: &Env) -> Result<SecretString, ConfigError> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{GtfResult, GtfStatus};
 
 /// Where a submission is, as partners see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     AwaitingUpload,

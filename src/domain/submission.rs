@@ -29,7 +29,7 @@ pub struct Submission {
 }
 
 /// Where and how the app uploads one document GTF asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Upload {
     pub document: String,

@@ -19,6 +19,7 @@ use super::wire::{DetailsData, Envelope, PresignData, StatusData, TokenData};
 use crate::config::GtfConfig;
 use crate::domain::PartnerUserId;
 use crate::domain::{GtfResult, GtfStatus};
+use crate::telemetry::metrics;
 
 /// GTF's answers are small; anything larger is not GTF speaking.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -318,12 +319,18 @@ impl GtfClient {
     /// The user's token, minting one if needed.
     async fn token(&self, key: &TokenKey) -> Result<Arc<UserToken>, GtfError> {
         let (token, lookup) = self.inner.tokens.get(key, self.mint(&key.user)).await?;
-        tracing::trace!(hit = lookup == Lookup::Hit, "GTF token lookup");
+        metrics::token_lookup(lookup == Lookup::Hit);
         Ok(token)
     }
 
     /// Get User Token (§4).
     async fn mint(&self, user: &PartnerUserId) -> Result<UserToken, GtfError> {
+        let minted = self.mint_once(user).await;
+        metrics::token_mint(minted.as_ref().map_or_else(GtfError::kind, |_| "ok"));
+        minted
+    }
+
+    async fn mint_once(&self, user: &PartnerUserId) -> Result<UserToken, GtfError> {
         let inner = &self.inner;
         let url = inner.config.token_base_url.join("/v2/coe/authentication");
         let body = self
@@ -396,7 +403,10 @@ impl GtfClient {
             attempts += 1;
             let started = Instant::now();
             let outcome = self.attempt(build()).await;
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = started.elapsed();
+            let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+            let kind = outcome.as_ref().map_or_else(|e| e.error.kind(), |_| "ok");
+            metrics::gtf_call(endpoint.name(), kind, elapsed);
             match outcome {
                 Ok(body) => {
                     tracing::debug!(

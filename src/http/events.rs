@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, AuthUser};
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use super::view::SubmissionView;
 use crate::domain::{PartnerUserId, Status, Submission};
@@ -20,6 +20,21 @@ use crate::events::Change;
 /// Reload this often even without a notification, in case one was lost.
 const SAFETY_RELOAD: Duration = Duration::from_secs(30);
 
+/// Server-Sent Events: `event: submission` with the submission now and at
+/// every change, whichever replica made it, ending after a final state.
+#[utoipa::path(
+    get,
+    path = "/v1/kyc/submissions/{id}/events",
+    tag = "submissions",
+    params(("id" = Uuid, Path, description = "The submission's id")),
+    responses(
+        (status = 200, description = "`event: submission`, `data:` a Submission as JSON", content_type = "text/event-stream", body = SubmissionView),
+        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn events(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -76,6 +91,8 @@ impl Watch {
                     Err(RecvError::Closed) => return None,
                 },
                 () = tokio::time::sleep(SAFETY_RELOAD) => true,
+                // The client reconnects to another replica.
+                () = self.state.shutdown.cancelled() => return None,
             };
             if reload {
                 // A failed read ends the stream; the client reconnects.

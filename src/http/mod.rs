@@ -1,9 +1,11 @@
 //! The HTTP layer: routes, extractors, error mapping, and the middleware
 //! every request passes through.
 
+mod access;
 mod callback;
 mod events;
 mod extract;
+mod openapi;
 mod ops;
 mod problem;
 mod state;
@@ -12,13 +14,16 @@ mod view;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
 use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
 
+pub use openapi::ApiDoc;
 pub use problem::ApiError;
 pub use state::AppState;
 
@@ -26,7 +31,9 @@ pub use state::AppState;
 const V1_BODY_LIMIT: usize = 16 * 1024;
 const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(state: AppState) -> Router {
+/// The service's routes and middleware; `cors_origins` are the web
+/// frontends allowed to call `/v1` from a browser (none: no CORS headers).
+pub fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
     let v1 = Router::new()
         .route(
             "/v1/kyc/submissions",
@@ -54,17 +61,42 @@ pub fn router(state: AppState) -> Router {
         .merge(callbacks)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)
         // Outermost last: secrets are marked before anything can log them,
         // then every request gets an id that its response and errors carry.
         .layer(middleware::from_fn(problem::scope_request_id))
+        .layer(middleware::from_fn(access::record))
+        .layer(cors(cors_origins))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+}
+
+/// Browsers may call the API from these origins with the headers the API
+/// uses, and read the headers it answers with.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-sdk-session-id"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }

@@ -2,18 +2,33 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::state::AppState;
-use crate::store;
+use crate::{store, telemetry};
 
+/// Prometheus text; expose it on the internal network only.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        telemetry::metrics::render(state.kyc.db()),
+    )
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers and every migration this build knows
 /// has been applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable or migrations pending")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match store::migrations_applied(state.kyc.db()).await {
         Ok(true) => (StatusCode::OK, Json(json!({ "status": "ready" }))),

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::verify::AuthError;
 use crate::gtf::GtfError;
@@ -79,14 +80,46 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// Every `code` a problem body can carry: stable, for clients to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProblemCode {
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    MalformedJson,
+    InvalidBody,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    InvalidParameter,
+    InvalidHeader,
+    Forbidden,
+    InvalidCallback,
+    CallbackNotStored,
+    SubmissionNotFound,
+    SubmissionExpired,
+    UploadMissing,
+    ResultNotReady,
+    UnsupportedSubmissionType,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
+    SubmissionQuotaExceeded,
+    GtfUnavailable,
+    GtfTimeout,
+    GtfError,
+    DatabaseUnavailable,
+    Internal,
+}
+
+/// An RFC 9457 problem body.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Problem<'a> {
+pub struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
     status: u16,
-    code: &'static str,
+    code: ProblemCode,
     detail: &'a str,
     request_id: String,
 }
@@ -95,7 +128,7 @@ struct Problem<'a> {
 /// never carries secrets, SQL or GTF's internals, and maybe a Retry-After.
 struct Answer {
     status: StatusCode,
-    code: &'static str,
+    code: ProblemCode,
     title: &'static str,
     detail: String,
     retry_after: Option<Duration>,
@@ -104,7 +137,7 @@ struct Answer {
 impl Answer {
     fn new(
         status: StatusCode,
-        code: &'static str,
+        code: ProblemCode,
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
@@ -129,76 +162,79 @@ impl ApiError {
         match self {
             Self::Unauthorized(_) => Answer::new(
                 S::UNAUTHORIZED,
-                "UNAUTHORIZED",
+                ProblemCode::Unauthorized,
                 "Authentication required",
                 "A valid bearer token is required.",
             ),
-            Self::RouteNotFound => {
-                Answer::new(S::NOT_FOUND, "NOT_FOUND", "Not found", "No such resource.")
-            }
+            Self::RouteNotFound => Answer::new(
+                S::NOT_FOUND,
+                ProblemCode::NotFound,
+                "Not found",
+                "No such resource.",
+            ),
             Self::MethodNotAllowed => Answer::new(
                 S::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
+                ProblemCode::MethodNotAllowed,
                 "Method not allowed",
                 "This resource does not support that method.",
             ),
             Self::MalformedJson(d) => Answer::new(
                 S::BAD_REQUEST,
-                "MALFORMED_JSON",
+                ProblemCode::MalformedJson,
                 "Malformed JSON",
                 d.clone(),
             ),
             Self::InvalidBody(d) => Answer::new(
                 S::UNPROCESSABLE_ENTITY,
-                "INVALID_BODY",
+                ProblemCode::InvalidBody,
                 "Invalid request body",
                 d.clone(),
             ),
             Self::UnsupportedMediaType => Answer::new(
                 S::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                ProblemCode::UnsupportedMediaType,
                 "Unsupported media type",
                 "Request bodies must be application/json.",
             ),
             Self::PayloadTooLarge => Answer::new(
                 S::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
+                ProblemCode::PayloadTooLarge,
                 "Request body too large",
                 "The request body is larger than this endpoint accepts.",
             ),
             Self::InvalidParameter(d) => Answer::new(
                 S::UNPROCESSABLE_ENTITY,
-                "INVALID_PARAMETER",
+                ProblemCode::InvalidParameter,
                 "Invalid parameter",
                 d.clone(),
             ),
             Self::InvalidHeader(d) => Answer::new(
                 S::BAD_REQUEST,
-                "INVALID_HEADER",
+                ProblemCode::InvalidHeader,
                 "Invalid header",
                 d.clone(),
             ),
             Self::CallbackForbidden => Answer::new(
                 S::FORBIDDEN,
-                "FORBIDDEN",
+                ProblemCode::Forbidden,
                 "Forbidden",
                 "Callbacks are not accepted from this address.",
             ),
             Self::CallbackUnauthorized => Answer::new(
                 S::UNAUTHORIZED,
-                "UNAUTHORIZED",
+                ProblemCode::Unauthorized,
                 "Authentication required",
                 "The callback credential is missing or not accepted.",
             ),
             Self::InvalidCallback(d) => Answer::new(
                 S::BAD_REQUEST,
-                "INVALID_CALLBACK",
+                ProblemCode::InvalidCallback,
                 "Malformed callback",
                 d.clone(),
             ),
             Self::CallbackNotStored => Answer::new(
                 S::SERVICE_UNAVAILABLE,
-                "CALLBACK_NOT_STORED",
+                ProblemCode::CallbackNotStored,
                 "Callback not stored",
                 "The callback could not be stored; send it again later.",
             )
@@ -213,43 +249,43 @@ fn kyc_answer(e: &KycError) -> Answer {
     match e {
         KycError::NotFound => Answer::new(
             S::NOT_FOUND,
-            "SUBMISSION_NOT_FOUND",
+            ProblemCode::SubmissionNotFound,
             "Submission not found",
             "No submission with this id exists for this user.",
         ),
         KycError::Expired => Answer::new(
             S::CONFLICT,
-            "SUBMISSION_EXPIRED",
+            ProblemCode::SubmissionExpired,
             "Submission expired",
             "The upload URLs lapsed before the upload was confirmed; start a new submission.",
         ),
         KycError::UploadMissing => Answer::new(
             S::UNPROCESSABLE_ENTITY,
-            "UPLOAD_MISSING",
+            ProblemCode::UploadMissing,
             "Upload missing",
             "GTF has not received every document; upload each one to its URL, then confirm again.",
         ),
         KycError::ResultNotReady => Answer::new(
             S::CONFLICT,
-            "RESULT_NOT_READY",
+            ProblemCode::ResultNotReady,
             "Result not ready",
             "The result is available once the submission is COMPLETED or FAILED.",
         ),
         KycError::UnsupportedType => Answer::new(
             S::UNPROCESSABLE_ENTITY,
-            "UNSUPPORTED_SUBMISSION_TYPE",
+            ProblemCode::UnsupportedSubmissionType,
             "Unsupported submission type",
             "Only KTP_SCAN submissions are supported.",
         ),
         KycError::IdempotencyKeyReused => Answer::new(
             S::UNPROCESSABLE_ENTITY,
-            "IDEMPOTENCY_KEY_REUSED",
+            ProblemCode::IdempotencyKeyReused,
             "Idempotency key reused",
             "This Idempotency-Key was used for a different request.",
         ),
         KycError::IdempotencyKeyInUse => Answer::new(
             S::CONFLICT,
-            "IDEMPOTENCY_KEY_IN_USE",
+            ProblemCode::IdempotencyKeyInUse,
             "Idempotency key in use",
             "A request with this Idempotency-Key is still being processed; retry shortly.",
         )
@@ -257,7 +293,7 @@ fn kyc_answer(e: &KycError) -> Answer {
         KycError::Gtf(g) => gtf_answer(g),
         KycError::Database(db) if store::is_unavailable(db) => Answer::new(
             S::SERVICE_UNAVAILABLE,
-            "DATABASE_UNAVAILABLE",
+            ProblemCode::DatabaseUnavailable,
             "Service unavailable",
             "The service's database is unavailable; retry later.",
         )
@@ -272,7 +308,7 @@ fn gtf_answer(e: &GtfError) -> Answer {
         GtfError::QuotaExceeded { retry_after } => {
             let mut a = Answer::new(
                 S::TOO_MANY_REQUESTS,
-                "SUBMISSION_QUOTA_EXCEEDED",
+                ProblemCode::SubmissionQuotaExceeded,
                 "Submission quota exceeded",
                 "GTF allows no more submission attempts for this user now.",
             );
@@ -281,21 +317,21 @@ fn gtf_answer(e: &GtfError) -> Answer {
         }
         GtfError::Unavailable { retry_after, .. } => Answer::new(
             S::SERVICE_UNAVAILABLE,
-            "GTF_UNAVAILABLE",
+            ProblemCode::GtfUnavailable,
             "GTF unavailable",
             "GTF cannot be reached or is overloaded; retry later.",
         )
         .retry_after(*retry_after),
         GtfError::Timeout => Answer::new(
             S::GATEWAY_TIMEOUT,
-            "GTF_TIMEOUT",
+            ProblemCode::GtfTimeout,
             "GTF timed out",
             "GTF did not answer in time; retry later.",
         ),
         GtfError::Unauthorized | GtfError::Rejected { .. } | GtfError::MalformedResponse(_) => {
             Answer::new(
                 S::BAD_GATEWAY,
-                "GTF_ERROR",
+                ProblemCode::GtfError,
                 "GTF error",
                 "GTF answered with an error.",
             )
@@ -306,7 +342,7 @@ fn gtf_answer(e: &GtfError) -> Answer {
 fn internal() -> Answer {
     Answer::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL",
+        ProblemCode::Internal,
         "Internal error",
         "Something went wrong on our side; it has been logged.",
     )
@@ -318,9 +354,9 @@ impl IntoResponse for ApiError {
         // The cause goes to the log (never to the client); secrets and
         // personal data never appear in these messages.
         if answer.status.is_server_error() {
-            tracing::error!(code = answer.code, error = %self, "request failed");
+            tracing::error!(code = ?answer.code, error = %self, "request failed");
         } else {
-            tracing::debug!(code = answer.code, error = %self, "request refused");
+            tracing::debug!(code = ?answer.code, error = %self, "request refused");
         }
         let mut response = problem_response(&answer);
         if let Self::Unauthorized(reason) = &self {

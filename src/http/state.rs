@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::verify::JwtVerifier;
 use crate::callback::guard::CallbackGuard;
@@ -16,4 +17,6 @@ pub struct AppState {
     /// Wakes the inbox worker when a callback was stored.
     pub nudge: Arc<Notify>,
     pub changes: ChangeFeed,
+    /// Cancelled at shutdown: long-lived responses (event streams) end.
+    pub shutdown: CancellationToken,
 }

@@ -6,10 +6,11 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiPath, ApiQuery, AuthUser, OptionalJson, printable_header};
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use super::state::AppState;
 use super::view::{ResultView, SubmissionList, SubmissionView};
 use crate::crypto::DataKeys;
@@ -19,12 +20,41 @@ use crate::kyc::CreateRequest;
 const MAX_LIMIT: i64 = 100;
 const DEFAULT_LIMIT: i64 = 20;
 
-#[derive(Debug, Default, Deserialize)]
+/// Optional: an empty body means `{"type": "KTP_SCAN"}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CreateBody {
+    /// `KTP_SCAN`, the default and, for now, the only accepted type.
     #[serde(rename = "type")]
+    #[schema(example = "KTP_SCAN")]
     kind: Option<String>,
 }
 
+/// Starts a KYC attempt: gets the user's GTF token, asks GTF for presigned
+/// upload URLs, stores the submission.
+#[utoipa::path(
+    post,
+    path = "/v1/kyc/submissions",
+    tag = "submissions",
+    request_body(content = Option<CreateBody>, content_type = "application/json"),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable characters: the same key from the same user within 24 h answers the same submission without calling GTF again"),
+        ("x-sdk-session-id" = Option<String>, Header, description = "GTF SDK session id, for apps that use GTF's SDK; generated otherwise"),
+    ),
+    responses(
+        (status = 201, description = "Created; `Location` names it; `Idempotent-Replayed: true` on a replay", body = SubmissionView),
+        (status = 400, description = "MALFORMED_JSON, INVALID_HEADER", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "IDEMPOTENCY_KEY_IN_USE", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "INVALID_BODY, UNSUPPORTED_SUBMISSION_TYPE, IDEMPOTENCY_KEY_REUSED", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "SUBMISSION_QUOTA_EXCEEDED", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "GTF_ERROR", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE (with Retry-After)", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "GTF_TIMEOUT", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -55,6 +85,24 @@ pub async fn create(
     Ok(response)
 }
 
+/// Tells GTF the upload is done. Idempotent.
+#[utoipa::path(
+    post,
+    path = "/v1/kyc/submissions/{id}/confirm",
+    tag = "submissions",
+    params(("id" = Uuid, Path, description = "The submission's id")),
+    responses(
+        (status = 200, description = "The submission, PROCESSING (or as it was, if past the upload)", body = SubmissionView),
+        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "SUBMISSION_EXPIRED", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "UPLOAD_MISSING, INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "GTF_ERROR", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "GTF_TIMEOUT", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn confirm(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -63,12 +111,31 @@ pub async fn confirm(
     Ok(Json(state.kyc.confirm(&user, id).await?.into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GetQuery {
+    /// Ask GTF's status API first (at most once per 5 s per submission).
     #[serde(default)]
     refresh: bool,
 }
 
+/// The submission as stored, or as GTF says it is with `?refresh=true`.
+#[utoipa::path(
+    get,
+    path = "/v1/kyc/submissions/{id}",
+    tag = "submissions",
+    params(("id" = Uuid, Path, description = "The submission's id"), GetQuery),
+    responses(
+        (status = 200, description = "The submission", body = SubmissionView),
+        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "GTF_ERROR (refresh)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "GTF_TIMEOUT (refresh)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -78,12 +145,30 @@ pub async fn get_one(
     Ok(Json(state.kyc.get(&user, id, query.refresh).await?.into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// The caller's submissions, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/kyc/submissions",
+    tag = "submissions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = SubmissionList),
+        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "INVALID_PARAMETER (limit out of range, tampered cursor)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "DATABASE_UNAVAILABLE", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -115,6 +200,24 @@ pub async fn list(
     }))
 }
 
+/// The verification result once COMPLETED or FAILED.
+#[utoipa::path(
+    get,
+    path = "/v1/kyc/submissions/{id}/result",
+    tag = "submissions",
+    params(("id" = Uuid, Path, description = "The submission's id")),
+    responses(
+        (status = 200, description = "The result, with GTF's ktpData", body = ResultView),
+        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "RESULT_NOT_READY", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "GTF_ERROR", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "GTF_TIMEOUT", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn result(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -3,23 +3,26 @@
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Status, Submission, Upload};
 use crate::kyc::ResultDetails;
 
 /// The submission resource.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmissionView {
     pub id: Uuid,
     #[serde(rename = "type")]
+    #[schema(example = "KTP_SCAN")]
     pub kind: String,
     pub status: Status,
     pub result: Option<String>,
     pub reason_code: Option<String>,
     /// Present while AWAITING_UPLOAD, omitted after.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub uploads: Option<Vec<Upload>>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -48,7 +51,7 @@ impl From<Submission> for SubmissionView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmissionList {
     pub items: Vec<SubmissionView>,
@@ -56,7 +59,7 @@ pub struct SubmissionList {
 }
 
 /// The result resource. `ktp` is personal data: no `Debug`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultView {
     pub id: Uuid,
@@ -65,6 +68,9 @@ pub struct ResultView {
     pub reason_code: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub processed_at: Option<OffsetDateTime>,
+    /// GTF's `ktpData`, field names unchanged (`nik`, `name`,
+    /// `dateOfBirth`, `address`, …), or null when GTF returned none.
+    #[schema(value_type = Option<Object>)]
     pub ktp: Option<Value>,
 }
 

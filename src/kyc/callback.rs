@@ -17,6 +17,15 @@ pub enum Verification {
 }
 
 impl Verification {
+    /// A label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::UnknownSubmission => "unknown_submission",
+            Self::AlreadyFinal => "already_final",
+            Self::Checked(_) => "checked",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Self::UnknownSubmission => "unknown submission".to_owned(),

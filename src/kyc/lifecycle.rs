@@ -75,32 +75,32 @@ impl Kyc {
         self.apply(id, &Event::Confirmed, Cause::Confirm).await
     }
 
-    /// Asks GTF where the submission is and applies the answer; once GTF
-    /// says it is final, fetches and stores the result too. The one path by
-    /// which GTF's word reaches a submission: refresh, callbacks and the
-    /// reconciler all come here.
+    /// Asks GTF where the submission is and applies the answer. Once GTF
+    /// says it is final, the result is fetched first, so that the final
+    /// status and its outcome land in one change (a client never sees
+    /// COMPLETED without its result unless the details cannot be had). The
+    /// one path by which GTF's word reaches a submission: refresh, callbacks
+    /// and the reconciler all come here.
     pub async fn sync(&self, s: &Submission, cause: Cause) -> Result<Submission, KycError> {
         let report = self
             .gtf
             .status(&s.owner, &session(s), &s.gtf_submission_id)
             .await?;
+        if report.status.is_final() {
+            match self.fetch_result(s, cause).await {
+                Ok(s) => return Ok(s),
+                // The status is GTF's truth already; the reconciler fetches
+                // the result later.
+                Err(err) => {
+                    tracing::warn!(submission = %s.id, error = %err, "fetching the result failed");
+                }
+            }
+        }
         let event = Event::Reported {
             status: report.status,
             outcome: Outcome::default(),
         };
-        let s = self.apply(s.id, &event, cause).await?;
-        if !s.state.status.is_final() {
-            return Ok(s);
-        }
-        match self.fetch_result(&s).await {
-            Ok(s) => Ok(s),
-            // The status is GTF's truth already; the result is fetched again
-            // when asked for.
-            Err(err) => {
-                tracing::warn!(submission = %s.id, error = %err, "fetching the result failed");
-                Ok(s)
-            }
-        }
+        self.apply(s.id, &event, cause).await
     }
 
     pub(crate) async fn owned(

@@ -30,7 +30,7 @@ impl Kyc {
         let stored = match results::find(&self.db, id).await? {
             Some(stored) => stored,
             None => {
-                s = self.fetch_result(&s).await?;
+                s = self.fetch_result(&s, Cause::ResultFetch).await?;
                 results::find(&self.db, id)
                     .await?
                     .ok_or(KycError::ResultNotReady)?
@@ -47,7 +47,11 @@ impl Kyc {
 
     /// Fetches GTF's details for a final submission, stores them sealed, and
     /// records the outcome they carry. Fetching twice stores once.
-    pub(crate) async fn fetch_result(&self, s: &Submission) -> Result<Submission, KycError> {
+    pub(crate) async fn fetch_result(
+        &self,
+        s: &Submission,
+        cause: Cause,
+    ) -> Result<Submission, KycError> {
         let details = self
             .gtf
             .details(&s.owner, &session(s), &s.gtf_submission_id)
@@ -82,6 +86,6 @@ impl Kyc {
                 reason_code: details.reason_code,
             },
         };
-        self.apply(s.id, &event, Cause::ResultFetch).await
+        self.apply(s.id, &event, cause).await
     }
 }

@@ -176,6 +176,11 @@ impl SimHandle {
         self.sim.store.mint_counts().0
     }
 
+    /// The user's live tokens: for tests that prove no token leaks.
+    pub fn live_tokens(&self, partner_user_id: &str) -> Vec<String> {
+        self.sim.store.live_tokens(partner_user_id)
+    }
+
     /// Every token minted so far for this user is refused from now on.
     pub fn revoke_tokens(&self, partner_user_id: &str) {
         self.sim.store.revoke(partner_user_id);

@@ -167,6 +167,18 @@ impl Store {
         self.lock().mints.get(partner_user_id).copied().unwrap_or(0)
     }
 
+    /// The user's tokens that are still live.
+    pub fn live_tokens(&self, partner_user_id: &str) -> Vec<String> {
+        self.lock()
+            .tokens
+            .iter()
+            .filter(|(_, issued)| {
+                matches!(&issued.principal, Principal::User(user) if user.user_id == partner_user_id)
+            })
+            .map(|(token, _)| token.clone())
+            .collect()
+    }
+
     /// The total and the per-user counts, read together.
     pub fn mint_counts(&self) -> (usize, HashMap<String, usize>) {
         let inner = self.lock();

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::{backoff, pause};
 use crate::kyc::Kyc;
 use crate::store::{self, inbox};
+use crate::telemetry::metrics;
 
 /// Callbacks claimed per pass, and how long a claim lasts.
 const BATCH: i64 = 20;
@@ -40,10 +41,12 @@ pub async fn drain(kyc: &Kyc) -> Result<usize, sqlx::Error> {
     for item in &pending {
         match kyc.verify_callback(&item.gtf_submission_id).await {
             Ok(verification) => {
+                metrics::callback_verified(verification.kind());
                 tracing::info!(callback = item.id, outcome = %verification.describe(), "callback verified");
                 inbox::finish(kyc.db(), item.id, &verification.describe()).await?;
             }
             Err(e) => {
+                metrics::callback_verified("failed");
                 let delay = backoff(RETRY_FIRST, RETRY_CAP, item.attempts);
                 tracing::warn!(callback = item.id, error = %e, retry_in_s = delay.as_secs(), "callback verification failed");
                 let unavailable =

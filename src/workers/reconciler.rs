@@ -9,6 +9,7 @@ use crate::config::ReconcilerConfig;
 use crate::domain::Event;
 use crate::kyc::Kyc;
 use crate::store::submissions::{self, Cause};
+use crate::telemetry::metrics;
 
 const BATCH: i64 = 20;
 /// Longer than any GTF call can take with its retries.
@@ -47,12 +48,14 @@ pub async fn tick(kyc: &Kyc, config: &ReconcilerConfig) -> Result<Tick, sqlx::Er
             done.expired += 1;
         }
     }
+    metrics::reconciler_expired(done.expired);
     for (s, attempts) in submissions::claim_due(kyc.db(), BATCH, LEASE_SECS).await? {
         let outcome = if s.state.status.is_final() {
-            kyc.fetch_result(&s).await
+            kyc.fetch_result(&s, Cause::Reconciler).await
         } else {
             kyc.sync(&s, Cause::Reconciler).await
         };
+        metrics::reconciler_check(if outcome.is_ok() { "ok" } else { "failed" });
         if let Err(e) = &outcome {
             tracing::warn!(submission = %s.id, error = %e, "reconciler: GTF check failed");
         }

@@ -6,6 +6,7 @@ mod callbacks;
 mod cli;
 mod events;
 mod gtf_client;
+mod operations;
 mod reconciler;
 mod sim;
 mod support;

@@ -113,11 +113,6 @@ async fn a_valid_ktp_goes_from_create_to_result() {
                 "COMPLETED".into(),
                 "refresh".into()
             ),
-            (
-                Some("COMPLETED".into()),
-                "COMPLETED".into(),
-                "result_fetch".into()
-            ),
         ]
     );
 }

@@ -72,6 +72,8 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
             max_delay: Duration::from_secs(1),
             expiry_grace: Duration::from_secs(60),
         },
+        shutdown_grace: Duration::from_secs(5),
+        cors_origins: vec![],
     }
 }
 
@@ -122,6 +124,11 @@ pub async fn spawn_app_on(db: TestDb, tweak: impl FnOnce(&mut ServiceConfig)) ->
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown, as SIGTERM does.
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+
     /// Another replica: the same database and simulator, its own process
     /// state (token cache, change feed, workers).
     pub async fn sibling(&self) -> TestApp {
@@ -405,8 +412,11 @@ impl Reply {
         assert_eq!(self.body["requestId"], request_id, "{:?}", self.body);
     }
 
-    /// The body as text, to look for things that must not be in it.
+    /// The body as text: verbatim when it was not JSON, else as JSON.
     pub fn text(&self) -> String {
-        self.body.to_string()
+        match &self.body {
+            Value::String(raw) => raw.clone(),
+            other => other.to_string(),
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Logging: JSON lines by default, human-readable with `LOG_FORMAT=pretty`,
-//! filtered by `RUST_LOG` (default `info`).
+//! filtered by `RUST_LOG` (default `info`); and metrics.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 
@@ -24,10 +26,15 @@ impl LogFormat {
     }
 }
 
+/// `RUST_LOG`, default `info`.
+pub fn filter(env: &Env) -> Result<EnvFilter, ConfigError> {
+    EnvFilter::try_new(env.optional("RUST_LOG").unwrap_or("info"))
+        .map_err(|e| ConfigError::new("RUST_LOG", e.to_string()))
+}
+
 pub fn init(env: &Env) -> Result<(), ConfigError> {
     let format = LogFormat::from_env(env)?;
-    let filter = EnvFilter::try_new(env.optional("RUST_LOG").unwrap_or("info"))
-        .map_err(|e| ConfigError::new("RUST_LOG", e.to_string()))?;
+    let filter = filter(env)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -1,0 +1,289 @@
+//! What operators see (partner-api.md §5, §6): OpenAPI, docs, metrics,
+//! CORS, configuration, logs and shutdown.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use gtf_bff::config::{Env, ServiceConfig, SimConfig, TokenIssuerConfig};
+use gtf_bff::telemetry::{self, LogFormat};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::support::app::{
+    CALLBACK_AUTH, JWT_SECRET, spawn_app, spawn_app_against, spawn_app_receiving_callbacks,
+    spawn_app_with,
+};
+use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, after, token_ok};
+use crate::support::{PASS_KEY, logs, sim_config};
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
+    let app = spawn_app().await;
+    let doc = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths: BTreeSet<&str> = doc.body["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for path in [
+        "/v1/kyc/submissions",
+        "/v1/kyc/submissions/{id}",
+        "/v1/kyc/submissions/{id}/confirm",
+        "/v1/kyc/submissions/{id}/result",
+        "/v1/kyc/submissions/{id}/events",
+        "/coe/submissions-callback",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains(path), "{path} missing from {paths:?}");
+    }
+    let codes: BTreeSet<&str> = doc.body["components"]["schemas"]["ProblemCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    // The contract's codes, and the ones this service adds.
+    for code in [
+        "SUBMISSION_NOT_FOUND",
+        "IDEMPOTENCY_KEY_REUSED",
+        "IDEMPOTENCY_KEY_IN_USE",
+        "UPLOAD_MISSING",
+        "SUBMISSION_EXPIRED",
+        "RESULT_NOT_READY",
+        "INVALID_PARAMETER",
+        "SUBMISSION_QUOTA_EXCEEDED",
+        "UNAUTHORIZED",
+        "MALFORMED_JSON",
+        "PAYLOAD_TOO_LARGE",
+        "GTF_UNAVAILABLE",
+        "GTF_TIMEOUT",
+        "GTF_ERROR",
+        "DATABASE_UNAVAILABLE",
+        "INVALID_CALLBACK",
+        "CALLBACK_NOT_STORED",
+        "FORBIDDEN",
+    ] {
+        assert!(codes.contains(code), "{code} missing");
+    }
+    // A problem the service really sends uses a documented code.
+    let r = app
+        .get(
+            "x",
+            "/v1/kyc/submissions/00000000-0000-0000-0000-000000000000",
+        )
+        .await;
+    assert!(codes.contains(r.code()));
+}
+
+#[tokio::test]
+async fn the_docs_are_served_from_the_binary() {
+    let app = spawn_app().await;
+    let page = app
+        .send(app.http.get(format!("{}/docs/", app.base_url)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN: {html}"
+    );
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        let r = app
+            .send(app.http.get(format!("{}/docs/{asset}", app.base_url)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{asset}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_name_routes_by_template_and_never_carry_ids() {
+    let app = spawn_app().await;
+    let id = app.submit("kate").await;
+    app.get("kate", &format!("/v1/kyc/submissions/{id}")).await;
+    let metrics = app
+        .send(app.http.get(format!("{}/metrics", app.base_url)))
+        .await
+        .text();
+    for series in [
+        r#"http_requests_total{method="GET",route="/v1/kyc/submissions/{id}",status="200"}"#,
+        r#"http_requests_total{method="POST",route="/v1/kyc/submissions",status="201"}"#,
+        r#"gtf_requests_total{endpoint="presign",outcome="ok"}"#,
+        r#"gtf_token_mints_total{outcome="ok"}"#,
+        r#"gtf_token_cache_lookups_total{result="hit"}"#,
+        "http_request_duration_seconds_bucket",
+        "gtf_request_duration_seconds_bucket",
+        r#"db_pool_connections{state="idle"}"#,
+    ] {
+        assert!(metrics.contains(series), "{series} missing");
+    }
+    assert!(!metrics.contains(&id), "a submission id in a label");
+    assert!(!metrics.contains("kate"), "a user id in a label");
+}
+
+#[tokio::test]
+async fn cors_admits_only_the_configured_origins() {
+    let app = spawn_app_with(sim_config(), |c| {
+        c.cors_origins = vec!["https://app.example.com".parse().unwrap()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(
+                Method::OPTIONS,
+                format!("{}/v1/kyc/submissions", app.base_url),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,idempotency-key",
+            )
+    };
+    let ok = app.send(preflight("https://app.example.com")).await;
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    let allowed = ok
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("idempotency-key"),
+        "{allowed}"
+    );
+    let other = app.send(preflight("https://evil.example.com")).await;
+    assert_eq!(other.header("access-control-allow-origin"), None);
+}
+
+/// Every variable the code reads is in `.env.example`.
+#[test]
+fn env_example_lists_every_variable_the_code_reads() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+    let listed: BTreeSet<&str> = example
+        .lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .filter_map(|l| l.split_once('=').map(|(name, _)| name))
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+        .collect();
+    let env = Env::from_pairs([
+        ("DATABASE_URL", "postgres://u@h/db"),
+        ("GTF_TOKEN_BASE_URL", "http://t"),
+        ("GTF_API_BASE_URL", "http://a"),
+        ("GTF_CLIENT_ID", "c"),
+        ("GTF_PASS_KEY", "p"),
+        ("GTF_ONBOARDING_PARTNER", "o"),
+        ("GTF_PARTNER_USER_ID_TYPE", "t"),
+        ("AUTH_JWT_SECRET", JWT_SECRET),
+        ("CALLBACK_AUTH", CALLBACK_AUTH),
+        ("BFF_DATA_KEY", &crate::support::app::data_key()),
+    ]);
+    ServiceConfig::from_env(&env).unwrap();
+    SimConfig::from_env(&env).unwrap();
+    TokenIssuerConfig::from_env(&env).unwrap();
+    LogFormat::from_env(&env).unwrap();
+    telemetry::filter(&env).unwrap();
+    let read = env.names_read();
+    assert!(read.len() > 30, "{read:?}");
+    let missing: Vec<_> = read.iter().filter(|name| !listed.contains(*name)).collect();
+    assert!(missing.is_empty(), "not in .env.example: {missing:?}");
+}
+
+/// A whole flow, logged at debug by every crate, leaks no credential and no
+/// personal data.
+#[tokio::test]
+async fn logs_carry_no_secret_and_no_personal_data() {
+    let captured = logs::capture();
+    let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
+    let user = "leo-logcheck";
+    let id = app.submit(user).await;
+    let mut result = Value::Null;
+    for _ in 0..100 {
+        let r = app
+            .get(user, &format!("/v1/kyc/submissions/{id}/result"))
+            .await;
+        if r.status == StatusCode::OK {
+            result = r.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ktp = result["ktp"]
+        .as_object()
+        .expect("the flow finished with KTP data");
+    let mut secrets: Vec<String> = vec![
+        PASS_KEY.to_owned(),
+        CALLBACK_AUTH.trim_start_matches("bearer:").to_owned(),
+        JWT_SECRET.to_owned(),
+        app.token(user),
+    ];
+    let tokens = app.sim.live_tokens(user);
+    assert!(!tokens.is_empty());
+    secrets.extend(tokens);
+    for field in ["nik", "name", "address", "dateOfBirth"] {
+        secrets.push(ktp[field].as_str().unwrap().to_owned());
+    }
+    let text = captured.text();
+    assert!(text.contains(&id), "the capture saw this flow");
+    assert!(
+        text.contains(r#""route":"/v1/kyc/submissions/{id}/result""#),
+        "one line per request"
+    );
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "{secret:?} appears in the logs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
+    // GTF takes 400 ms to presign (within the test client's 500 ms timeout).
+    let fake = FakeGtf::start(|path, n| match path.as_str() {
+        TOKEN_PATH => Box::pin(async move { token_ok(n, 3600) }),
+        _ => after(
+            Duration::from_millis(400),
+            crate::support::app::presign_ok(n),
+        ),
+    })
+    .await;
+    let app = spawn_app_against(&fake).await;
+    let in_flight = {
+        let req = app
+            .http
+            .post(format!("{}/v1/kyc/submissions", app.base_url))
+            .bearer_auth(app.token("mia"));
+        tokio::spawn(req.send())
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    app.shutdown();
+    let finished = in_flight.await.unwrap().unwrap();
+    assert_eq!(
+        finished.status(),
+        StatusCode::CREATED,
+        "the in-flight request was drained"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after_shutdown = reqwest::Client::new()
+        .get(format!("{}/healthz", app.base_url))
+        .send()
+        .await;
+    assert!(after_shutdown.is_err(), "no new requests after shutdown");
+}
