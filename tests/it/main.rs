@@ -4,6 +4,7 @@
 mod api;
 mod callbacks;
 mod cli;
+mod deploy;
 mod events;
 mod gtf_client;
 mod operations;
