@@ -16,8 +16,9 @@ use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
 use crate::http::{self, AppState};
 use crate::kyc::Kyc;
+use crate::limits::Limits;
 use crate::store::{self, submissions::Schedule};
-use crate::workers;
+use crate::workers::{self, WorkerDeps};
 
 /// A final submission's result is fetched inline; the reconciler steps in
 /// only if it is still missing after this long.
@@ -29,6 +30,7 @@ pub struct App {
     reconciler: ReconcilerConfig,
     shutdown_grace: Duration,
     cors_origins: Vec<::http::HeaderValue>,
+    retention: Duration,
     shutdown: CancellationToken,
 }
 
@@ -62,11 +64,13 @@ impl App {
                 auth: Arc::new(auth),
                 callbacks: Arc::new(config.callback.clone()),
                 nudge: Arc::new(Notify::new()),
+                limits: Arc::new(Limits::new(config.user_rate_limit)),
                 shutdown: shutdown.clone(),
             },
             reconciler: config.reconciler,
             shutdown_grace: config.shutdown_grace,
             cors_origins: config.cors_origins.clone(),
+            retention: config.retention,
             shutdown,
         })
     }
@@ -75,12 +79,13 @@ impl App {
     /// accepting, and gives in-flight requests and the workers' current
     /// items `shutdown_grace` to finish before returning anyway.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
-        let mut workers = workers::spawn(
-            self.state.kyc.clone(),
-            self.reconciler,
-            self.state.nudge.clone(),
-            self.shutdown.clone(),
-        );
+        let deps = WorkerDeps {
+            reconciler: self.reconciler,
+            nudge: self.state.nudge.clone(),
+            limits: self.state.limits.clone(),
+            retention: self.retention,
+        };
+        let mut workers = workers::spawn(self.state.kyc.clone(), deps, self.shutdown.clone());
         let server = axum::serve(
             listener,
             http::router(self.state, &self.cors_origins)

@@ -15,6 +15,7 @@ pub mod events;
 pub mod gtf;
 pub mod http;
 pub mod kyc;
+pub mod limits;
 pub mod shutdown;
 pub mod sim;
 pub mod store;

@@ -4,6 +4,7 @@
 mod env;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -68,6 +69,11 @@ pub struct ServiceConfig {
     pub shutdown_grace: Duration,
     /// `CORS_ALLOWED_ORIGINS`: web frontends that may call the API.
     pub cors_origins: Vec<HeaderValue>,
+    /// `RATE_LIMIT_PER_MINUTE`: creates and confirms per user per minute.
+    pub user_rate_limit: NonZeroU32,
+    /// `RETENTION_DAYS`: result details and raw callback bodies are purged
+    /// this long after they were stored.
+    pub retention: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +117,17 @@ impl ServiceConfig {
             },
             shutdown_grace: env.secs_or("SHUTDOWN_GRACE_SECS", 20)?,
             cors_origins: cors_origins(env)?,
+            user_rate_limit: env.parse_or(
+                "RATE_LIMIT_PER_MINUTE",
+                NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
+                "a whole number greater than zero",
+            )?,
+            retention: Duration::from_secs(
+                86_400
+                    * env
+                        .parse_or::<u64>("RETENTION_DAYS", 90, "a whole number of days")?
+                        .max(1),
+            ),
         }
         .validated()
     }

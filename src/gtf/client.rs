@@ -5,6 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use failsafe::StateMachine;
+use failsafe::backoff::{self, Constant};
+use failsafe::failure_policy::{self, ConsecutiveFailures};
 use http::HeaderValue;
 use reqwest::{RequestBuilder, Response};
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -120,6 +123,11 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Users whose tokens are kept.
     pub token_capacity: u64,
+    /// This many GTF failures in a row (unreachable, timeout, 5xx) open the
+    /// circuit: calls then fail at once, with `Retry-After`, for
+    /// `breaker_open_for`, after which one call tries again.
+    pub breaker_failures: u32,
+    pub breaker_open_for: Duration,
 }
 
 impl Default for ClientOptions {
@@ -127,9 +135,13 @@ impl Default for ClientOptions {
         Self {
             retry: RetryPolicy::default(),
             token_capacity: 200_000,
+            breaker_failures: 5,
+            breaker_open_for: Duration::from_secs(10),
         }
     }
 }
+
+type Breaker = StateMachine<ConsecutiveFailures<Constant>, ()>;
 
 #[derive(Clone)]
 pub struct GtfClient {
@@ -145,6 +157,9 @@ struct Inner {
     submissions_url: Url,
     tokens: TokenManager,
     retry: RetryPolicy,
+    /// Stops hammering GTF while it is down.
+    breaker: Breaker,
+    breaker_open_for: Duration,
 }
 
 /// Why a single attempt failed, and whether GTF can have seen it.
@@ -188,6 +203,13 @@ impl GtfClient {
                 config,
                 tokens: TokenManager::new(options.token_capacity),
                 retry: options.retry,
+                breaker: failsafe::Config::new()
+                    .failure_policy(failure_policy::consecutive_failures(
+                        options.breaker_failures,
+                        backoff::constant(options.breaker_open_for),
+                    ))
+                    .build(),
+                breaker_open_for: options.breaker_open_for,
             }),
         })
     }
@@ -399,10 +421,26 @@ impl GtfClient {
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Bytes, GtfError> {
         let mut attempts = 0;
+        // Storage is not GTF's API: its failures say nothing of GTF's health.
+        let guarded = endpoint != Endpoint::Upload;
         loop {
             attempts += 1;
+            if guarded && !self.inner.breaker.is_call_permitted() {
+                metrics::gtf_call(endpoint.name(), "circuit_open", Duration::ZERO);
+                tracing::warn!(endpoint = endpoint.name(), "GTF circuit open; not calling");
+                return Err(GtfError::Unavailable {
+                    status: None,
+                    retry_after: Some(self.inner.breaker_open_for),
+                });
+            }
             let started = Instant::now();
             let outcome = self.attempt(build()).await;
+            if guarded {
+                match &outcome {
+                    Err(e) if e.error.means_gtf_is_down() => self.inner.breaker.on_error(),
+                    _ => self.inner.breaker.on_success(),
+                }
+            }
             let elapsed = started.elapsed();
             let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
             let kind = outcome.as_ref().map_or_else(|e| e.error.kind(), |_| "ok");

@@ -51,6 +51,17 @@ impl GtfError {
         }
     }
 
+    /// GTF could not serve at all (as opposed to refusing this request):
+    /// what opens the circuit breaker.
+    pub fn means_gtf_is_down(&self) -> bool {
+        match self {
+            Self::Unavailable { status, .. } => *status != Some(429),
+            Self::Timeout => true,
+            Self::Rejected { status, .. } => *status >= 500,
+            Self::Unauthorized | Self::QuotaExceeded { .. } | Self::MalformedResponse(_) => false,
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Rejected { status, .. } => Some(*status),

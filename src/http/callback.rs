@@ -50,6 +50,7 @@ pub struct Ack {
         (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "PAYLOAD_TOO_LARGE", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many failed authentications from this address", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "CALLBACK_NOT_STORED (with Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("callback" = []))
@@ -67,6 +68,7 @@ pub async fn receive(
         Err(ApiError::CallbackForbidden) => "forbidden",
         Err(ApiError::CallbackUnauthorized) => "unauthorized",
         Err(ApiError::CallbackNotStored) => "not_stored",
+        Err(ApiError::RateLimited(_)) => "rate_limited",
         Err(_) => "invalid",
     });
     match outcome? {
@@ -87,6 +89,12 @@ async fn store(
         return Err(ApiError::CallbackForbidden);
     }
     if !state.callbacks.authenticates(headers) {
+        // Only failures count: a sender that authenticates is never limited.
+        state
+            .limits
+            .callback_failures
+            .check(&peer.ip())
+            .map_err(ApiError::RateLimited)?;
         return Err(ApiError::CallbackUnauthorized);
     }
     let raw: Value = serde_json::from_slice(body).map_err(|e| {

@@ -64,6 +64,8 @@ pub enum ApiError {
     InvalidCallback(String),
     #[error("callback could not be stored")]
     CallbackNotStored,
+    #[error("rate limited")]
+    RateLimited(Duration),
     #[error(transparent)]
     Kyc(#[from] KycError),
 }
@@ -108,6 +110,8 @@ pub enum ProblemCode {
     GtfTimeout,
     GtfError,
     DatabaseUnavailable,
+    RateLimited,
+    ResultPurged,
     Internal,
 }
 
@@ -239,6 +243,13 @@ impl ApiError {
                 "The callback could not be stored; send it again later.",
             )
             .retry_after(None),
+            Self::RateLimited(wait) => Answer::new(
+                S::TOO_MANY_REQUESTS,
+                ProblemCode::RateLimited,
+                "Too many requests",
+                "Slow down; retry after the time in Retry-After.",
+            )
+            .retry_after(Some(*wait)),
             Self::Kyc(e) => kyc_answer(e),
         }
     }
@@ -270,6 +281,12 @@ fn kyc_answer(e: &KycError) -> Answer {
             ProblemCode::ResultNotReady,
             "Result not ready",
             "The result is available once the submission is COMPLETED or FAILED.",
+        ),
+        KycError::ResultPurged => Answer::new(
+            S::GONE,
+            ProblemCode::ResultPurged,
+            "Result purged",
+            "The result's details were deleted under the retention policy.",
         ),
         KycError::UnsupportedType => Answer::new(
             S::UNPROCESSABLE_ENTITY,
@@ -388,10 +405,9 @@ fn problem_response(answer: &Answer) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     if let Some(after) = answer.retry_after {
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(after.as_secs().max(1)),
-        );
+        // Whole seconds, rounded up: never invite a retry too early.
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     }
     let json = serde_json::to_vec(&body).unwrap_or_default();
     (answer.status, headers, json).into_response()

@@ -7,6 +7,7 @@ use crate::auth::verify::JwtVerifier;
 use crate::callback::guard::CallbackGuard;
 use crate::events::ChangeFeed;
 use crate::kyc::Kyc;
+use crate::limits::Limits;
 
 /// What handlers share; cheap to clone.
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     /// Wakes the inbox worker when a callback was stored.
     pub nudge: Arc<Notify>,
     pub changes: ChangeFeed,
+    pub limits: Arc<Limits>,
     /// Cancelled at shutdown: long-lived responses (event streams) end.
     pub shutdown: CancellationToken,
 }

@@ -48,7 +48,7 @@ pub struct CreateBody {
         (status = 413, description = "PAYLOAD_TOO_LARGE", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "INVALID_BODY, UNSUPPORTED_SUBMISSION_TYPE, IDEMPOTENCY_KEY_REUSED", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "SUBMISSION_QUOTA_EXCEEDED", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "SUBMISSION_QUOTA_EXCEEDED, RATE_LIMITED (with Retry-After)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "GTF_ERROR", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE (with Retry-After)", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "GTF_TIMEOUT", body = Problem, content_type = "application/problem+json"),
@@ -61,6 +61,11 @@ pub async fn create(
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<CreateBody>,
 ) -> Result<Response, ApiError> {
+    state
+        .limits
+        .users
+        .check(&user)
+        .map_err(ApiError::RateLimited)?;
     let request = CreateRequest {
         kind: body
             .and_then(|b| b.kind)
@@ -97,6 +102,7 @@ pub async fn create(
         (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "SUBMISSION_EXPIRED", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "UPLOAD_MISSING, INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED (with Retry-After)", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "GTF_ERROR", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE", body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "GTF_TIMEOUT", body = Problem, content_type = "application/problem+json"),
@@ -108,6 +114,11 @@ pub async fn confirm(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<SubmissionView>, ApiError> {
+    state
+        .limits
+        .users
+        .check(&user)
+        .map_err(ApiError::RateLimited)?;
     Ok(Json(state.kyc.confirm(&user, id).await?.into()))
 }
 
@@ -211,6 +222,7 @@ pub async fn list(
         (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "RESULT_NOT_READY", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "RESULT_PURGED: the details were deleted under the retention policy", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "GTF_ERROR", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "GTF_UNAVAILABLE, DATABASE_UNAVAILABLE", body = Problem, content_type = "application/problem+json"),

@@ -30,6 +30,8 @@ pub enum KycError {
     UploadMissing,
     #[error("the result is not available yet")]
     ResultNotReady,
+    #[error("the result's details were purged under the retention policy")]
+    ResultPurged,
     #[error("only KTP_SCAN submissions are supported")]
     UnsupportedType,
     #[error("the idempotency key was used for a different request")]

@@ -36,7 +36,8 @@ impl Kyc {
                     .ok_or(KycError::ResultNotReady)?
             }
         };
-        let opened: Value = serde_json::from_slice(&self.keys.open(&stored.sealed, id.as_bytes())?)
+        let sealed = stored.sealed.ok_or(KycError::ResultPurged)?;
+        let opened: Value = serde_json::from_slice(&self.keys.open(&sealed, id.as_bytes())?)
             .map_err(|_| crate::crypto::OpenError::Corrupt)?;
         Ok(ResultDetails {
             processed_at: stored.processed_at.or(s.completed_at),

@@ -99,3 +99,19 @@ pub async fn retry_later(
     .await?;
     Ok(())
 }
+
+/// Deletes verified callbacks received more than `age_secs` ago, a batch at
+/// a time; returns how many. Pending ones are kept whatever their age.
+pub async fn purge_older_than(db: &PgPool, age_secs: f64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"DELETE FROM callback_inbox
+           WHERE id IN (
+               SELECT id FROM callback_inbox
+               WHERE processed_at IS NOT NULL AND received_at < now() - make_interval(secs => $1)
+               LIMIT 1000)"#,
+        age_secs
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -16,6 +16,12 @@ pub struct StoredResult {
     pub sealed: Sealed,
 }
 
+/// A result as read back: its details are gone once retention purged them.
+pub struct ReadResult {
+    pub processed_at: Option<OffsetDateTime>,
+    pub sealed: Option<Sealed>,
+}
+
 /// Stores the result once; a second fetch of the same result changes
 /// nothing. The reconciler has nothing more to do for the submission.
 pub async fn insert(db: &PgPool, submission_id: Uuid, r: &StoredResult) -> Result<(), sqlx::Error> {
@@ -45,23 +51,40 @@ pub async fn insert(db: &PgPool, submission_id: Uuid, r: &StoredResult) -> Resul
     tx.commit().await
 }
 
-pub async fn find(db: &PgPool, submission_id: Uuid) -> Result<Option<StoredResult>, sqlx::Error> {
+pub async fn find(db: &PgPool, submission_id: Uuid) -> Result<Option<ReadResult>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT status, result, reason_code, processed_at, key_id, nonce, ciphertext
+        r#"SELECT processed_at, key_id, nonce, ciphertext
            FROM submission_results WHERE submission_id = $1"#,
         submission_id
     )
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| StoredResult {
-        status: r.status,
-        result: r.result,
-        reason_code: r.reason_code,
+    Ok(row.map(|r| ReadResult {
         processed_at: r.processed_at,
-        sealed: Sealed {
-            key_id: r.key_id,
-            nonce: r.nonce,
-            ciphertext: r.ciphertext,
+        sealed: match (r.key_id, r.nonce, r.ciphertext) {
+            (Some(key_id), Some(nonce), Some(ciphertext)) => Some(Sealed {
+                key_id,
+                nonce,
+                ciphertext,
+            }),
+            _ => None,
         },
     }))
+}
+
+/// Drops the sealed details of results stored more than `age_secs` ago,
+/// a batch at a time; returns how many.
+pub async fn purge_older_than(db: &PgPool, age_secs: f64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE submission_results
+           SET key_id = NULL, nonce = NULL, ciphertext = NULL, purged_at = now()
+           WHERE submission_id IN (
+               SELECT submission_id FROM submission_results
+               WHERE purged_at IS NULL AND fetched_at < now() - make_interval(secs => $1)
+               LIMIT 1000)"#,
+        age_secs
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }

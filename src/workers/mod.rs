@@ -3,6 +3,7 @@
 //! rows are claimed with `FOR UPDATE SKIP LOCKED` and a lease, and GTF is
 //! called outside any transaction.
 
+pub mod housekeeping;
 pub mod inbox;
 pub mod reconciler;
 
@@ -16,19 +17,30 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ReconcilerConfig;
 use crate::kyc::Kyc;
+use crate::limits::Limits;
+
+/// What the workers need besides the flow itself.
+pub struct WorkerDeps {
+    pub reconciler: ReconcilerConfig,
+    /// Wakes the inbox worker at once when this replica stored a callback.
+    pub nudge: Arc<Notify>,
+    pub limits: Arc<Limits>,
+    pub retention: Duration,
+}
 
 /// Starts the workers; they stop, after finishing the item at hand, when
-/// `shutdown` is cancelled. `nudge` wakes the inbox worker at once when a
-/// callback was stored by this replica.
-pub fn spawn(
-    kyc: Kyc,
-    config: ReconcilerConfig,
-    nudge: Arc<Notify>,
-    shutdown: CancellationToken,
-) -> JoinSet<()> {
+/// `shutdown` is cancelled.
+pub fn spawn(kyc: Kyc, deps: WorkerDeps, shutdown: CancellationToken) -> JoinSet<()> {
     let mut set = JoinSet::new();
-    set.spawn(inbox::run(kyc.clone(), nudge, shutdown.clone()));
-    set.spawn(reconciler::run(kyc, config, shutdown));
+    set.spawn(housekeeping::run(
+        kyc.db().clone(),
+        deps.limits,
+        deps.retention,
+        deps.reconciler.interval,
+        shutdown.clone(),
+    ));
+    set.spawn(inbox::run(kyc.clone(), deps.nudge, shutdown.clone()));
+    set.spawn(reconciler::run(kyc, deps.reconciler, shutdown));
     set
 }
 

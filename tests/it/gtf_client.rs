@@ -784,3 +784,53 @@ async fn every_documented_error_body_is_understood() {
         assert_eq!(got.unwrap_err(), expected, "confirm {status} {body}");
     }
 }
+
+#[tokio::test]
+async fn a_circuit_breaker_stops_calling_a_gtf_that_is_down_then_tries_again() {
+    // GTF fails twice, then recovers.
+    let fake = FakeGtf::start(|path, n| match (path.as_str(), n) {
+        (TOKEN_PATH, _) => ready(token_ok(n, 3600)),
+        (_, 1 | 2) => ready(json(
+            503,
+            r#"{"success":false,"errors":[{"code":"903","cause":"SERVICE_UNAVAILABLE"}]}"#,
+        )),
+        _ => ready(status_ok("IN_PROGRESS")),
+    })
+    .await;
+    let gtf = GtfClient::with_options(
+        gtf_config(&fake.base_url, Duration::from_secs(5)),
+        gtf_bff::gtf::ClientOptions {
+            breaker_failures: 2,
+            breaker_open_for: Duration::from_millis(800),
+            ..fast_retries()
+        },
+    )
+    .unwrap();
+    let (user, s) = (new_user(""), session());
+    // Two failures open the circuit; the third attempt is never sent.
+    let err = gtf.status(&user, &s, "S").await.unwrap_err();
+    assert_eq!(
+        err,
+        GtfError::Unavailable {
+            status: None,
+            retry_after: Some(Duration::from_millis(800))
+        }
+    );
+    assert_eq!(fake.hits(&status_path("S")), 2);
+    // While open, nothing reaches GTF.
+    for _ in 0..5 {
+        assert!(gtf.status(&user, &s, "S").await.is_err());
+    }
+    assert_eq!(fake.hits(&status_path("S")), 2);
+    // Once the open period is over, a call goes through and closes it.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        gtf.status(&user, &s, "S").await.unwrap().status,
+        GtfStatus::InProgress
+    );
+    assert_eq!(
+        gtf.status(&user, &s, "S").await.unwrap().status,
+        GtfStatus::InProgress
+    );
+    assert_eq!(fake.hits(&status_path("S")), 4);
+}

@@ -9,5 +9,6 @@ mod events;
 mod gtf_client;
 mod operations;
 mod reconciler;
+mod robustness;
 mod sim;
 mod support;

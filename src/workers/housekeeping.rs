@@ -1,0 +1,56 @@
+//! Retention and tidying: purges result details and verified callback
+//! bodies older than `RETENTION_DAYS`, and lets rate limiters forget idle
+//! keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::pause;
+use crate::limits::Limits;
+use crate::store::{inbox, results};
+
+pub async fn run(
+    db: PgPool,
+    limits: Arc<Limits>,
+    retention: Duration,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        limits.forget_idle();
+        match purge(&db, retention).await {
+            Ok((0, 0)) => {}
+            Ok((details, callbacks)) => {
+                tracing::info!(details, callbacks, "purged data past its retention");
+            }
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+        if !pause(every, None, &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// One pass; returns the result details and callbacks purged.
+pub async fn purge(db: &PgPool, retention: Duration) -> Result<(u64, u64), sqlx::Error> {
+    let age = retention.as_secs_f64();
+    let (mut details, mut callbacks) = (0, 0);
+    loop {
+        let n = results::purge_older_than(db, age).await?;
+        details += n;
+        if n == 0 {
+            break;
+        }
+    }
+    loop {
+        let n = inbox::purge_older_than(db, age).await?;
+        callbacks += n;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok((details, callbacks))
+}
