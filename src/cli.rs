@@ -27,10 +27,11 @@ pub enum Command {
     /// the presigned URLs, and the callback sender, on SIM_LISTEN_ADDR.
     Sim,
     /// Exit 0 if the service at URL answers 200, else 1: a container
-    /// health check that needs no curl in the image.
+    /// health check that needs no curl in the image. By default, /readyz on
+    /// the port of BFF_LISTEN_ADDR.
     Healthcheck {
-        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
-        url: String,
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Print a JWT for a user, signed with AUTH_JWT_SECRET (and carrying
     /// AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE when set), for trying the API with curl.

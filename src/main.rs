@@ -54,6 +54,13 @@ fn run(command: Command, env: &Env) -> Result<(), Failure> {
             Ok(())
         }
         Command::Healthcheck { url } => {
+            let url = match url {
+                Some(url) => url,
+                None => format!(
+                    "http://127.0.0.1:{}/readyz",
+                    ServiceConfig::listen_addr(env)?.port()
+                ),
+            };
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             let status = runtime.block_on(async {
                 reqwest::Client::builder()

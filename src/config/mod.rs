@@ -94,11 +94,7 @@ impl ServiceConfig {
         Self {
             database_url: database_url(env)?,
             db_max_connections: env.parse_or("DB_MAX_CONNECTIONS", 16, "a whole number")?,
-            listen_addr: env.parse_or(
-                "BFF_LISTEN_ADDR",
-                SocketAddr::from(([0, 0, 0, 0], 8080)),
-                "an address such as 0.0.0.0:8080",
-            )?,
+            listen_addr: Self::listen_addr(env)?,
             gtf: GtfConfig::from_env(env)?,
             auth: AuthConfig::from_env(env)?,
             data_key: env.required_secret("BFF_DATA_KEY")?,
@@ -130,6 +126,15 @@ impl ServiceConfig {
             ),
         }
         .validated()
+    }
+
+    /// `BFF_LISTEN_ADDR`, default `0.0.0.0:8080`.
+    pub fn listen_addr(env: &Env) -> Result<SocketAddr, ConfigError> {
+        env.parse_or(
+            "BFF_LISTEN_ADDR",
+            SocketAddr::from(([0, 0, 0, 0], 8080)),
+            "an address such as 0.0.0.0:8080",
+        )
     }
 
     /// Checks what can only be checked by using it.

@@ -218,6 +218,11 @@ impl GtfClient {
         &self.inner.tokens
     }
 
+    /// `GTF_TIMEOUT_MS`: the most one attempt can take.
+    pub fn timeout(&self) -> Duration {
+        self.inner.config.timeout
+    }
+
     /// Get Presigned URLs (§6): starts a submission at GTF.
     pub async fn presign(
         &self,

@@ -72,6 +72,14 @@ impl Kyc {
     pub fn keys(&self) -> &DataKeys {
         &self.keys
     }
+
+    /// The longest one item of background work can take: a status and a
+    /// details call, each with its retries, plus the database. Claims last
+    /// this long, so work a crashed process had claimed is taken up again
+    /// soon, but never while a live one is still on it.
+    pub fn work_lease(&self) -> std::time::Duration {
+        self.gtf.timeout() * 8 + std::time::Duration::from_secs(10)
+    }
 }
 
 /// The session ids GTF correlates this submission's calls by.

@@ -8,13 +8,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{backoff, pause};
-use crate::kyc::Kyc;
+use crate::kyc::{Kyc, KycError};
 use crate::store::{self, inbox};
 use crate::telemetry::metrics;
 
-/// Callbacks claimed per pass, and how long a claim lasts.
+/// Callbacks claimed per pass.
 const BATCH: i64 = 20;
-const LEASE_SECS: f64 = 60.0;
 /// Looks for callbacks other replicas stored at least this often.
 const POLL: Duration = Duration::from_secs(1);
 const RETRY_FIRST: Duration = Duration::from_secs(2);
@@ -34,36 +33,38 @@ pub async fn run(kyc: Kyc, nudge: Arc<Notify>, shutdown: CancellationToken) {
     }
 }
 
-/// One pass: claims pending callbacks and verifies each with GTF. Returns
-/// how many it claimed.
+/// One pass: claims pending callbacks and verifies them with GTF, all at
+/// once so that the batch ends well within its lease. Returns how many it
+/// claimed.
 pub async fn drain(kyc: &Kyc) -> Result<usize, sqlx::Error> {
-    let pending = inbox::claim(kyc.db(), BATCH, LEASE_SECS).await?;
-    for item in &pending {
-        match kyc.verify_callback(&item.gtf_submission_id).await {
-            Ok(verification) => {
-                metrics::callback_verified(verification.kind());
-                tracing::info!(callback = item.id, outcome = %verification.describe(), "callback verified");
-                inbox::finish(kyc.db(), item.id, &verification.describe()).await?;
+    let pending = inbox::claim(kyc.db(), BATCH, kyc.work_lease().as_secs_f64()).await?;
+    let outcomes = futures::future::join_all(pending.iter().map(|item| verify(kyc, item))).await;
+    outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok(pending.len())
+}
+
+async fn verify(kyc: &Kyc, item: &inbox::Pending) -> Result<(), sqlx::Error> {
+    match kyc.verify_callback(&item.gtf_submission_id).await {
+        Ok(verification) => {
+            metrics::callback_verified(verification.kind());
+            tracing::info!(callback = item.id, outcome = %verification.describe(), "callback verified");
+            inbox::finish(kyc.db(), item.id, &verification.describe()).await
+        }
+        Err(e) => {
+            metrics::callback_verified("failed");
+            let delay = backoff(RETRY_FIRST, RETRY_CAP, item.attempts);
+            tracing::warn!(callback = item.id, error = %e, retry_in_s = delay.as_secs(), "callback verification failed");
+            if matches!(&e, KycError::Database(db) if store::is_unavailable(db)) {
+                // The lease lapses and another pass picks it up.
+                return Ok(());
             }
-            Err(e) => {
-                metrics::callback_verified("failed");
-                let delay = backoff(RETRY_FIRST, RETRY_CAP, item.attempts);
-                tracing::warn!(callback = item.id, error = %e, retry_in_s = delay.as_secs(), "callback verification failed");
-                let unavailable =
-                    matches!(&e, crate::kyc::KycError::Database(db) if store::is_unavailable(db));
-                if unavailable {
-                    // The lease lapses and another pass picks it up.
-                    continue;
-                }
-                inbox::retry_later(
-                    kyc.db(),
-                    item.id,
-                    delay.as_secs_f64(),
-                    "verification failed",
-                )
-                .await?;
-            }
+            inbox::retry_later(
+                kyc.db(),
+                item.id,
+                delay.as_secs_f64(),
+                "verification failed",
+            )
+            .await
         }
     }
-    Ok(pending.len())
 }

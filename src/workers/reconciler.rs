@@ -6,14 +6,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::{backoff, pause};
 use crate::config::ReconcilerConfig;
-use crate::domain::Event;
+use crate::domain::{Event, Submission};
 use crate::kyc::Kyc;
 use crate::store::submissions::{self, Cause};
 use crate::telemetry::metrics;
 
 const BATCH: i64 = 20;
-/// Longer than any GTF call can take with its retries.
-const LEASE_SECS: f64 = 120.0;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -49,19 +47,36 @@ pub async fn tick(kyc: &Kyc, config: &ReconcilerConfig) -> Result<Tick, sqlx::Er
         }
     }
     metrics::reconciler_expired(done.expired);
-    for (s, attempts) in submissions::claim_due(kyc.db(), BATCH, LEASE_SECS).await? {
-        let outcome = if s.state.status.is_final() {
-            kyc.fetch_result(&s, Cause::Reconciler).await
-        } else {
-            kyc.sync(&s, Cause::Reconciler).await
-        };
-        metrics::reconciler_check(if outcome.is_ok() { "ok" } else { "failed" });
-        if let Err(e) = &outcome {
-            tracing::warn!(submission = %s.id, error = %e, "reconciler: GTF check failed");
-        }
-        let delay = backoff(config.first_delay, config.max_delay, attempts);
-        submissions::release_check(kyc.db(), s.id, delay.as_secs_f64()).await?;
-        done.checked += 1;
-    }
+    // Checked all at once, so the batch ends well within its lease.
+    let due = submissions::claim_due(kyc.db(), BATCH, kyc.work_lease().as_secs_f64()).await?;
+    let checks = due
+        .iter()
+        .map(|(s, attempts)| check(kyc, config, s, *attempts));
+    futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()?;
+    done.checked = due.len();
     Ok(done)
+}
+
+/// Brings one claimed submission closer to GTF's truth, then releases it
+/// with the next look scheduled (if any is needed).
+async fn check(
+    kyc: &Kyc,
+    config: &ReconcilerConfig,
+    s: &Submission,
+    attempts: i32,
+) -> Result<(), sqlx::Error> {
+    let outcome = if s.state.status.is_final() {
+        kyc.fetch_result(s, Cause::Reconciler).await
+    } else {
+        kyc.sync(s, Cause::Reconciler).await
+    };
+    metrics::reconciler_check(if outcome.is_ok() { "ok" } else { "failed" });
+    if let Err(e) = &outcome {
+        tracing::warn!(submission = %s.id, error = %e, "reconciler: GTF check failed");
+    }
+    let delay = backoff(config.first_delay, config.max_delay, attempts);
+    submissions::release_check(kyc.db(), s.id, delay.as_secs_f64()).await
 }

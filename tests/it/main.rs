@@ -6,6 +6,7 @@ mod callbacks;
 mod cli;
 mod deploy;
 mod events;
+mod faults;
 mod gtf_client;
 mod operations;
 mod reconciler;
