@@ -30,16 +30,23 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// The database could not be reached or is overloaded: worth retrying, and
-/// answered with 503 rather than 500.
+/// answered with 503 rather than 500. A connection cut during its start-up
+/// surfaces as a protocol error; SQLSTATE classes 08 (connection), 53
+/// (insufficient resources, e.g. too many connections) and 57P (shutdown)
+/// are the server saying so itself.
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
+    match err {
         sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-    ) || matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// Data in a row that the code cannot read: a bug or a hand edit, reported

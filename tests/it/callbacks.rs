@@ -315,6 +315,11 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     assert!(r.header("retry-after").is_some());
     let ready = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Where the API needs the database: 503 with Retry-After, not 500.
+    let list = app.get("vera", "/v1/kyc/submissions").await;
+    assert_eq!(list.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(list.code(), "DATABASE_UNAVAILABLE");
+    assert!(list.header("retry-after").is_some());
 
     proxy.restore();
     let r = eventually("the service to recover", || async {
