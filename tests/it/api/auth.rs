@@ -2,23 +2,17 @@
 //! misdirected JWTs are refused with 401, and a user never reaches another
 //! user's submissions.
 
-use std::net::SocketAddr;
-
-use axum::Router;
-use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gtf_bff::config::{AuthConfig, JwtKeyConfig};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use time::OffsetDateTime;
-use tokio_util::sync::{CancellationToken, DropGuard};
 use url::Url;
 
 use crate::support::app::{JWT_SECRET, Reply, TestApp, spawn_app, spawn_app_with};
+use crate::support::fake_gtf::{FakeGtf, json as json_reply, ready};
 use crate::support::sim_config;
 
 const RSA_PRIVATE: &str = include_str!("../../fixtures/rsa-private.pem");
@@ -330,45 +324,29 @@ async fn es256_tokens_verify_with_the_configured_public_key() {
     assert_unauthorized(&list_with_token(&app, &confused).await);
 }
 
-/// A partner identity provider publishing `JWKS`, counting fetches.
-struct Idp {
-    url: Url,
-    fetches: Arc<AtomicUsize>,
-    _stop: DropGuard,
+/// A partner identity provider publishing `JWKS` (a scripted server, which
+/// counts fetches).
+struct Idp(FakeGtf);
+
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+impl Idp {
+    fn url(&self) -> Url {
+        Url::parse(&format!("{}{JWKS_PATH}", self.0.base_url)).unwrap()
+    }
+
+    fn fetches(&self) -> usize {
+        self.0.hits(JWKS_PATH)
+    }
 }
 
 async fn start_idp() -> Idp {
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let counter = fetches.clone();
-    let router = Router::new().route(
-        "/.well-known/jwks.json",
-        get(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            async { ([("content-type", "application/json")], JWKS) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = CancellationToken::new();
-    let shutdown = stop.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-            .ok();
-    });
-    Idp {
-        url: Url::parse(&format!("http://{addr}/.well-known/jwks.json")).unwrap(),
-        fetches,
-        _stop: stop.drop_guard(),
-    }
+    Idp(FakeGtf::start(|_, _| ready(json_reply(200, JWKS))).await)
 }
 
 async fn spawn_app_with_jwks(idp: &Idp) -> TestApp {
     spawn_app_with_auth(AuthConfig {
-        key: JwtKeyConfig::JwksUrl(idp.url.clone()),
+        key: JwtKeyConfig::JwksUrl(idp.url()),
         issuer: None,
         audience: None,
     })
@@ -386,7 +364,7 @@ async fn jwks_tokens_verify_with_the_key_their_kid_names() {
 async fn jwks_tokens_with_an_unknown_or_no_kid_are_refused() {
     let idp = start_idp().await;
     let app = spawn_app_with_jwks(&idp).await;
-    assert_eq!(idp.fetches.load(Ordering::SeqCst), 1, "fetched at start");
+    assert_eq!(idp.fetches(), 1, "fetched at start");
     for kid in ["other-key", "rotated-1", "rotated-2"] {
         let token = rs256(Some(kid), &claims("alice"));
         assert_unauthorized(&list_with_token(&app, &token).await);
@@ -394,7 +372,7 @@ async fn jwks_tokens_with_an_unknown_or_no_kid_are_refused() {
     assert_unauthorized(&list_with_token(&app, &rs256(None, &claims("alice"))).await);
     // Unknown kids do not make the service hammer the identity provider:
     // at most one refetch a minute, and the start was just now.
-    assert_eq!(idp.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(idp.fetches(), 1);
 }
 
 #[tokio::test]
