@@ -48,6 +48,9 @@ impl fmt::Debug for UserToken {
 
 /// Used when GTF sends neither expiry field: short, so a surprise costs little.
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(60);
+/// No token is trusted for longer, whatever GTF says (its documented
+/// example is 60 days); also keeps instant arithmetic far from overflow.
+const MAX_LIFETIME: Duration = Duration::from_secs(366 * 86_400);
 /// How long a still-valid token is used after a failed refresh before the
 /// next refresh attempt, so that an outage does not turn every request into
 /// a doomed mint.
@@ -59,7 +62,7 @@ impl UserToken {
     pub fn new(header: HeaderValue, minted_at: Instant, lifetime: Option<Duration>) -> Self {
         let mut header = header;
         header.set_sensitive(true);
-        let lifetime = lifetime.unwrap_or(ASSUMED_LIFETIME);
+        let lifetime = lifetime.unwrap_or(ASSUMED_LIFETIME).min(MAX_LIFETIME);
         let margin = (lifetime / 10)
             .max(Duration::from_secs(60))
             .min(lifetime / 2);
@@ -276,6 +279,17 @@ mod tests {
         // 4 seconds: never more than half, so it is used for 2 s.
         let t = token(Duration::from_secs(4));
         assert_eq!(t.expires_at - t.refresh_at, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_capped_instead_of_overflowing() {
+        let t = token(Duration::from_secs(u64::MAX / 2));
+        assert_eq!(t.expires_at - t.refresh_at, MAX_LIFETIME / 10);
+        let now = 1_000;
+        assert_eq!(
+            lifetime(now, Some(i64::MAX), Some(i64::MAX)),
+            Some(Duration::from_secs((i64::MAX - now) as u64))
+        );
     }
 
     #[test]

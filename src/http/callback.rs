@@ -108,6 +108,11 @@ async fn store(
         ApiError::InvalidCallback("expected submissionId and status strings".into())
     })?;
     tracing::debug!(status = %parsed.status, reason = ?parsed.reason_code, "callback received");
+    // PostgreSQL cannot store U+0000 in text or jsonb: refusing it now is a
+    // 400 GTF will not retry, rather than a 503 it would retry forever.
+    if has_nul(&raw) {
+        return Err(ApiError::InvalidCallback("contains U+0000".into()));
+    }
     let fits = |s: &str, max: usize| (1..=max).contains(&s.len());
     if !fits(&parsed.submission_id, 128)
         || !fits(&parsed.status, 64)
@@ -129,4 +134,13 @@ async fn store(
         tracing::error!(error = %e, "callback not stored; GTF will retry");
         ApiError::CallbackNotStored
     })
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, AuthUser};
@@ -16,6 +17,31 @@ use super::state::AppState;
 use super::view::SubmissionView;
 use crate::domain::{PartnerUserId, Status, Submission};
 use crate::events::Change;
+
+/// One event of the stream, as the wire carries it (and as the OpenAPI
+/// document describes it): `event: submission` and the submission as JSON.
+#[derive(Debug, ToSchema)]
+pub struct SubmissionEvent {
+    #[schema(example = "submission")]
+    event: &'static str,
+    /// The submission resource (`SubmissionView`) as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
+impl SubmissionEvent {
+    fn of(s: &Submission) -> Self {
+        Self {
+            event: "submission",
+            // Serializing a view of plain fields cannot fail.
+            data: serde_json::to_string(&SubmissionView::from(s.clone())).unwrap_or_default(),
+        }
+    }
+
+    fn into_sse(self) -> Event {
+        Event::default().event(self.event).data(self.data)
+    }
+}
 
 /// Reload this often even without a notification, in case one was lost.
 const SAFETY_RELOAD: Duration = Duration::from_secs(30);
@@ -28,7 +54,7 @@ const SAFETY_RELOAD: Duration = Duration::from_secs(30);
     tag = "submissions",
     params(("id" = Uuid, Path, description = "The submission's id")),
     responses(
-        (status = 200, description = "`event: submission`, `data:` a Submission as JSON", content_type = "text/event-stream", body = SubmissionView),
+        (status = 200, description = "`event: submission`, `data:` a Submission as JSON", content_type = "text/event-stream", body = SubmissionEvent),
         (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
@@ -74,10 +100,7 @@ impl Watch {
             if let Some(s) = self.pending.take()
                 && self.last.as_ref() != Some(&s)
             {
-                let event = Event::default()
-                    .event("submission")
-                    .json_data(SubmissionView::from(s.clone()))
-                    .unwrap_or_else(|_| Event::default().event("error"));
+                let event = SubmissionEvent::of(&s).into_sse();
                 self.last = Some(s);
                 return Some((Ok(event), self));
             }

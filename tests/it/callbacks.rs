@@ -159,6 +159,8 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
 async fn malformed_and_oversized_callbacks_are_refused() {
     let app = spawn_app().await;
     for bad in [
+        r#"{"submissionId":"x","status":"COMPLETED","extra":"nul \u0000 here"}"#,
+        r#"{"submissionId":"x\u0000","status":"COMPLETED"}"#,
         "not json",
         "[]",
         r#"{"status":"COMPLETED"}"#,
