@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Renders the markdown table of one bench/run from its work directory.
+
+Exit status 0, or 3 when a measurement is invalid (a load saw errors, a
+stampede minted more than once); the table is printed either way.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+GOAL_GET_RATIO = 0.40
+GOAL_CALLBACK_RATIO = 0.50
+GOAL_PRESIGN_P50_MS = 1.0
+GOAL_PRESIGN_P99_MS = 5.0
+GOAL_RSS_IDLE_MB = 50
+GOAL_RSS_LOAD_MB = 150
+
+work = sys.argv[1]
+problems = []
+
+
+def path(name):
+    return os.path.join(work, name)
+
+
+def load_json(name):
+    try:
+        with open(path(name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+meta = {}
+with open(path("meta.env")) as f:
+    for line in f:
+        if "=" in line:
+            k, v = line.rstrip("\n").split("=", 1)
+            meta[k] = v
+clk = int(meta.get("clk_tck", 100))
+nproc = int(meta.get("nproc", 1))
+
+
+SLICES = int(meta.get("slices", 1))
+
+
+def parts(name):
+    """A load's slices (name.1, name.2, ...), or the load itself."""
+    sliced = [f"{name}.{i}" for i in range(1, max(SLICES, 2) + 1)]
+    sliced = [p for p in sliced if os.path.exists(path(f"{p}.json")) or os.path.exists(path(f"{p}.out"))]
+    if sliced:
+        return sliced
+    return [name]
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def combine(name, rows):
+    """Throughput over all slices; latency percentiles as the median of the
+    slices' (with the slices' range of throughput)."""
+    rows = [r for r in rows if r]
+    if not rows:
+        problems.append(f"{name}: no result")
+        return None
+    rps = [r["rps"] for r in rows if r.get("rps") is not None]
+    return {
+        "rps": sum(rps) / len(rps) if rps else None,
+        "rps_min": min(rps) if rps else None,
+        "rps_max": max(rps) if rps else None,
+        "p50_ms": median(r.get("p50_ms") for r in rows),
+        "p99_ms": median(r.get("p99_ms") for r in rows),
+        "errors": sum(r.get("errors", 0) for r in rows),
+        "slices": len(rows),
+        "per_slice_rps": [r.get("rps") for r in rows],
+    }
+
+
+def pgbench(name):
+    rows = []
+    for p in parts(name):
+        try:
+            text = open(path(f"{p}.out")).read()
+        except OSError:
+            continue
+        out = {}
+        m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", text)
+        out["rps"] = float(m.group(1)) if m else None
+        m = re.search(r"number of failed transactions: (\d+)", text)
+        out["errors"] = int(m.group(1)) if m else 0
+        if out["errors"]:
+            problems.append(f"{p}: {out['errors']} failed transactions")
+        out.update(load_json(f"{p}.json") or {})
+        rows.append(out)
+    return combine(name, rows)
+
+
+def wrk(name):
+    rows = []
+    for p in parts(name):
+        r = load_json(f"{p}.json")
+        if r is None:
+            continue
+        r["errors"] = r["non2xx"] + r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["timeouts"]
+        if r["errors"]:
+            problems.append(
+                f"{p}: {r['non2xx']} non-2xx responses, {r['connect_errors']}/{r['read_errors']}/"
+                f"{r['write_errors']}/{r['timeouts']} connect/read/write/timeout errors"
+            )
+        rows.append(r)
+    return combine(name, rows)
+
+
+def cpu(name):
+    """Cores used over the load's measuring windows: the machine, the
+    service, the simulator and the bench databases' PostgreSQL backends."""
+    secs = total = idle = svc = sim = pg = 0.0
+    tck = clk
+    for p in parts(name):
+        c = load_json(f"{p}.cpu")
+        if not c or not c.get("total"):
+            continue
+        tck = c.get("ticks_per_second", clk)
+        secs += c["seconds"]
+        total += c["total"]
+        idle += c["idle"]
+        svc += c.get("svc") or 0
+        sim += c.get("sim") or 0
+        pg += c.get("pg") or 0
+    if not secs or not total:
+        return None
+    busy = (total - idle) / total * nproc
+    svc, sim, pg = svc / tck / secs, sim / tck / secs, pg / tck / secs
+    return {"busy": busy, "svc": svc, "sim": sim, "pg": pg, "rest": max(0.0, busy - svc - sim - pg)}
+
+
+def rss(name):
+    """(max VmRSS, last VmHWM) in MB over the load's samples."""
+    rows = []
+    for p in parts(name):
+        try:
+            rows += [tuple(int(x) for x in line.split()) for line in open(path(f"{p}.rss")) if line.strip()]
+        except (OSError, ValueError):
+            pass
+    rows = [r for r in rows if len(r) == 2]
+    if not rows:
+        return None
+    return max(r[0] for r in rows) / 1024, rows[-1][1] / 1024
+
+
+def f(x, digits=1):
+    if x is None:
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def verdict(ok):
+    return "**met**" if ok else "**missed**"
+
+
+get, create, direct, callback = wrk("get"), wrk("create"), wrk("presign_direct"), wrk("callback")
+create_1, direct_1 = wrk("create_1"), wrk("presign_direct_1")
+pg_select, pg_update, pg_update_1 = pgbench("pg_select"), pgbench("pg_update"), pgbench("pg_update_1")
+stampede, users = load_json("stampede.json"), load_json("users.json")
+for name, r in (("stampede", stampede), ("users", users)):
+    if not r:
+        problems.append(f"{name}: no result")
+    elif set(r["statuses"]) != {"201"}:
+        problems.append(f"{name}: statuses {r['statuses']}")
+stampede_mints = int(meta.get("stampede_mints", -1))
+if stampede_mints != 1:
+    problems.append(f"stampede: the simulator minted {stampede_mints} tokens for the user, not 1")
+
+D = meta.get("duration", "?")
+out = []
+w = out.append
+w(f"# gtf-bff benchmarks, {meta.get('started_at')}")
+w("")
+w(
+    f"Machine: {meta.get('nproc')} × {meta.get('cpu_model')}, {meta.get('mem_total')}, Linux {meta.get('kernel')}; "
+    f"load average at the start {meta.get('loadavg_start')}, at the end {meta.get('loadavg_end')}."
+)
+bg = cpu("background")
+if bg:
+    w(f"CPU busy before the run started anything: {bg['busy']:.2f} of {nproc} cores (other work on the machine).")
+w(
+    f"PostgreSQL {meta.get('pg_version')}, {meta.get('pg_where')} ({meta.get('pg_settings')}). "
+    f"gtf-bff {meta.get('commit')}, release build; DB_MAX_CONNECTIONS={meta.get('db_max_connections')}, "
+    f"RUST_LOG=warn. wrk {meta.get('wrk_version')}, 2 threads (1 for one connection), closed loop. "
+    f"Each comparison alternates its loads in {meta.get('slices')} slices of {meta.get('slice')} s "
+    f"({D} s per load, after a {meta.get('warmup')} s warm-up); req/s is over all slices, p50/p99 the "
+    f"median of the slices'. Everything shares the same {nproc} cores."
+)
+w("")
+
+# --- Goals -----------------------------------------------------------------
+w("## Goals")
+w("")
+w("| goal | target | measured | ratio | |")
+w("|---|---|---|---|---|")
+goals = []
+
+
+def goal(name, target, measured, ratio, ok):
+    goals.append(ok)
+    w(f"| {name} | {target} | {measured} | {ratio} | {verdict(ok) if ok is not None else '–'} |")
+
+
+def ratio_range(a, b):
+    """The per-slice ratios' range: slice i of one load against slice i of the other."""
+    pairs = [x / y for x, y in zip(a["per_slice_rps"], b["per_slice_rps"]) if x and y]
+    return f" (slices {min(pairs):.0%}–{max(pairs):.0%})" if len(pairs) > 1 else ""
+
+
+if get and pg_select and pg_select.get("rps"):
+    r = get["rps"] / pg_select["rps"]
+    goal(
+        "`GET /v1/kyc/submissions/{id}` throughput vs `pgbench -S`",
+        f"≥ {GOAL_GET_RATIO:.0%}",
+        f"{f(get['rps'], 0)} vs {f(pg_select['rps'], 0)} req/s",
+        f"{r:.1%}{ratio_range(get, pg_select)}",
+        r >= GOAL_GET_RATIO,
+    )
+if callback and pg_update and pg_update.get("rps"):
+    r = callback["rps"] / pg_update["rps"]
+    goal(
+        "`POST /coe/submissions-callback` throughput vs `pgbench -N`",
+        f"≥ {GOAL_CALLBACK_RATIO:.0%}",
+        f"{f(callback['rps'], 0)} vs {f(pg_update['rps'], 0)} req/s",
+        f"{r:.1%}{ratio_range(callback, pg_update)}",
+        r >= GOAL_CALLBACK_RATIO,
+    )
+if create and direct:
+    d50 = create["p50_ms"] - direct["p50_ms"]
+    d99 = create["p99_ms"] - direct["p99_ms"]
+    goal(
+        "`POST /v1/kyc/submissions`: latency added over presign, p50",
+        f"≤ {GOAL_PRESIGN_P50_MS:g} ms",
+        f"{f(d50, 2)} ms ({f(create['p50_ms'], 2)} − {f(direct['p50_ms'], 2)})",
+        f"{d50 / GOAL_PRESIGN_P50_MS:.2f}× the limit",
+        d50 <= GOAL_PRESIGN_P50_MS,
+    )
+    goal(
+        "`POST /v1/kyc/submissions`: latency added over presign, p99",
+        f"≤ {GOAL_PRESIGN_P99_MS:g} ms",
+        f"{f(d99, 2)} ms ({f(create['p99_ms'], 2)} − {f(direct['p99_ms'], 2)})"
+        + (" (the direct call's tail was the worse: stalls, see BENCHMARKS.md)" if d99 < 0 else ""),
+        f"{d99 / GOAL_PRESIGN_P99_MS:.2f}× the limit",
+        d99 <= GOAL_PRESIGN_P99_MS,
+    )
+idle = rss("idle")
+if idle:
+    goal(
+        "service RSS, idle",
+        f"≤ {GOAL_RSS_IDLE_MB} MB",
+        f"{f(idle[0])} MB",
+        f"{idle[0] / GOAL_RSS_IDLE_MB:.2f}× the limit",
+        idle[0] <= GOAL_RSS_IDLE_MB,
+    )
+load_phases = ["get", "create", "stampede", "users", "users_after", "callback"]
+loaded = [(p, rss(p)) for p in load_phases if rss(p)]
+if loaded:
+    worst = max(loaded, key=lambda x: x[1][0])
+    goal(
+        "service RSS, peak under load",
+        f"≤ {GOAL_RSS_LOAD_MB} MB",
+        f"{f(worst[1][0])} MB ({worst[0]})",
+        f"{worst[1][0] / GOAL_RSS_LOAD_MB:.2f}× the limit",
+        worst[1][0] <= GOAL_RSS_LOAD_MB,
+    )
+goal(
+    f"token manager: {meta.get('stampede')} concurrent first requests of one user",
+    "1 mint",
+    f"{stampede_mints} mint{'s' if stampede_mints != 1 else ''}",
+    "–",
+    stampede_mints == 1,
+)
+w("")
+
+# --- Throughput ------------------------------------------------------------
+w("## Throughput and latency")
+w("")
+w(
+    "CPU columns are cores used over the load (from 1 s after its start to 1 s before its end): "
+    "`svc` the service, `pg` the bench databases' PostgreSQL backends, `sim` the simulator, "
+    "`rest` everything else (wrk or pgbench, and other work on the machine). "
+    "µs/req is CPU time per request."
+)
+w("")
+w("| load | conns | req/s | slices' req/s | p50 ms | p99 ms | errors | busy | svc | pg | sim | rest | svc µs/req | pg µs/req |")
+w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def row(label, name, conns, r):
+    if not r:
+        w(f"| {label} | {conns} | – | – | – | – | no result | | | | | | | |")
+        return
+    c = cpu(name)
+    errors = r.get("errors", r.get("failed", 0))
+    spread = f"{f(r['rps_min'], 0)}–{f(r['rps_max'], 0)}" if r.get("slices", 1) > 1 else ""
+    cells = [label, str(conns), f(r.get("rps"), 0), spread, f(r.get("p50_ms"), 2), f(r.get("p99_ms"), 2), str(errors)]
+    if c:
+        rps = r.get("rps") or 0
+        per = lambda cores: f(cores * 1e6 / rps, 0) if rps else "–"
+        cells += [f(c["busy"], 2), f(c["svc"], 2), f(c["pg"], 2), f(c["sim"], 2), f(c["rest"], 2)]
+        cells += [per(c["svc"]) if not (name.startswith("pg_") or name.startswith("presign_direct")) else "–", per(c["pg"])]
+    else:
+        cells += ["–"] * 7
+    w("| " + " | ".join(cells) + " |")
+
+
+gc, cc, pc = meta.get("get_conns"), meta.get("callback_conns"), meta.get("presign_conns")
+row("`GET /v1/kyc/submissions/{id}`", "get", gc, get)
+row(f"`pgbench -S -c {gc} -j 2` (select only)", "pg_select", gc, pg_select)
+row("`POST /coe/submissions-callback`", "callback", cc, callback)
+row(f"`pgbench -N -c {cc} -j 2` (simple update)", "pg_update", cc, pg_update)
+row(f"`POST /v1/kyc/submissions` ({meta.get('presign_users')} users, tokens cached)", "create", pc, create)
+row("simulator presign, direct (`GET /coe/v1/submissions/urls`)", "presign_direct", pc, direct)
+row("`POST /v1/kyc/submissions`, one connection", "create_1", 1, create_1)
+row("simulator presign, direct, one connection", "presign_direct_1", 1, direct_1)
+row("`pgbench -N -c 1` (one client's durable writes)", "pg_update_1", 1, pg_update_1)
+w("")
+w(
+    f"pgbench: scale {meta.get('pgbench_scale')}, its own database on the same server, default (simple) "
+    "protocol; p50/p99 from a 5 % sample of its per-transaction log. wrk latencies are from `wrk --latency`."
+)
+if create_1 and direct_1:
+    w(
+        f"At one connection the service adds {f(create_1['p50_ms'] - direct_1['p50_ms'], 2)} ms at p50 and "
+        f"{f(create_1['p99_ms'] - direct_1['p99_ms'], 2)} ms at p99 over the direct call"
+        + (
+            f"; one durable commit alone (`pgbench -N -c 1`) takes {f(pg_update_1['p50_ms'], 2)} ms at p50."
+            if pg_update_1 and pg_update_1.get("p50_ms") is not None
+            else "."
+        )
+    )
+    w("")
+
+# --- What-if ------------------------------------------------------------------
+whatif = [
+    ("pg_whatif_today_pool", f"as today: ping, BEGIN, 2 INSERTs, COMMIT, ping", meta.get("db_max_connections")),
+    ("pg_whatif_one_pool", "one statement (CTE), no ping on acquire", meta.get("db_max_connections")),
+    ("pg_whatif_today_1", "as today", 1),
+    ("pg_whatif_one_1", "one statement, no ping on acquire", 1),
+    ("pg_whatif_one_async_1", "one statement, `synchronous_commit=off`", 1),
+]
+rows_whatif = [(label, name, conns, pgbench(name)) for name, label, conns in whatif]
+if any(r for *_, r in rows_whatif):
+    w("## What-if: the create path's database work")
+    w("")
+    w(
+        "The rows `POST /v1/kyc/submissions` writes, replayed by pgbench (`bench/sql/`, prepared statements) "
+        "against the service's schema in the bench database, with as many clients as the service's pool, and one. "
+        "Not the service: what its database work costs written each way."
+    )
+    w("")
+    w("| database work | clients | tx/s | p50 ms | p99 ms | errors | pg µs/tx |")
+    w("|---|---|---|---|---|---|---|")
+    for label, name, conns, r in rows_whatif:
+        if not r:
+            continue
+        c = cpu(name)
+        per = f(c["pg"] * 1e6 / r["rps"], 0) if c and r.get("rps") else "–"
+        w(f"| {label} | {conns} | {f(r['rps'], 0)} | {f(r['p50_ms'], 2)} | {f(r['p99_ms'], 2)} | {r['errors']} | {per} |")
+    w("")
+
+# --- Token manager -----------------------------------------------------------
+w("## Token manager")
+w("")
+w("| load | requests | statuses | wall s | req/s | p50 ms | p99 ms | GTF mints | service RSS after |")
+w("|---|---|---|---|---|---|---|---|---|")
+if stampede:
+    st = rss("stampede")
+    w(
+        f"| {meta.get('stampede')} concurrent first requests of one new user | {stampede['requests']} | "
+        f"{stampede['statuses']} | {f(stampede['wall_s'], 2)} | {f(stampede['rps'], 0)} | {f(stampede['p50_ms'], 1)} | "
+        f"{f(stampede['p99_ms'], 1)} | {stampede_mints} | {f(st[0]) + ' MB' if st else '–'} |"
+    )
+if users:
+    ua = rss("users_after")
+    w(
+        f"| {meta.get('users')} distinct users, one submission each ({meta.get('users_concurrency')} connections) | "
+        f"{users['requests']} | {users['statuses']} | {f(users['wall_s'], 2)} | {f(users['rps'], 0)} | "
+        f"{f(users['p50_ms'], 1)} | {f(users['p99_ms'], 1)} | {meta.get('users_minted')} users, at most "
+        f"{meta.get('users_max_mints')} each | {f(ua[0]) + ' MB' if ua else '–'} |"
+    )
+w("")
+
+# --- Memory ----------------------------------------------------------------
+w("## Service memory")
+w("")
+w("VmRSS sampled every 0.5 s during each phase (peak shown), and VmHWM (the process's peak so far) at its end.")
+w("")
+w("| phase | peak VmRSS MB | VmHWM MB |")
+w("|---|---|---|")
+for p, label in [
+    ("idle", "idle, after start"),
+    ("get", "GET load"),
+    ("create", "POST /v1/kyc/submissions load"),
+    ("stampede", "stampede"),
+    ("users", f"{meta.get('users')} users"),
+    ("users_after", f"after {meta.get('users')} users (idle)"),
+    ("callback", "callback load"),
+]:
+    m = rss(p)
+    if m:
+        w(f"| {label} | {f(m[0])} | {f(m[1])} |")
+w("")
+if meta.get("sim_rss_mb"):
+    w(f"The service's simulator after the presign comparisons: {meta['sim_rss_mb']} MB resident.")
+    w("")
+if meta.get("inbox_rows"):
+    w(f"Callback inbox rows at the end: {int(meta['inbox_rows']):,}.")
+    w("")
+
+if problems:
+    w("## Invalid measurements")
+    w("")
+    for p in problems:
+        w(f"- {p}")
+    w("")
+met = sum(1 for g in goals if g)
+w(f"Goals met: {met} of {len(goals)}. Reproduce with `bench/run` (finished {meta.get('finished_at')}).")
+print("\n".join(out))
+sys.exit(3 if problems else 0)
