@@ -153,13 +153,17 @@ def rss(name):
     rows = [r for r in rows if len(r) == 2]
     if not rows:
         return None
-    return max(r[0] for r in rows) / 1024, rows[-1][1] / 1024
+    return max(r[0] for r in rows) / 1024, max(r[1] for r in rows) / 1024
 
 
 def f(x, digits=1):
     if x is None:
         return "–"
     return f"{x:,.{digits}f}"
+
+
+def statuses(counts):
+    return ", ".join(f"{n:,} × {s}" for s, n in sorted(counts.items()))
 
 
 def verdict(ok):
@@ -381,14 +385,14 @@ if stampede:
     st = rss("stampede")
     w(
         f"| {meta.get('stampede')} concurrent first requests of one new user | {stampede['requests']} | "
-        f"{stampede['statuses']} | {f(stampede['wall_s'], 2)} | {f(stampede['rps'], 0)} | {f(stampede['p50_ms'], 1)} | "
+        f"{statuses(stampede['statuses'])} | {f(stampede['wall_s'], 2)} | {f(stampede['rps'], 0)} | {f(stampede['p50_ms'], 1)} | "
         f"{f(stampede['p99_ms'], 1)} | {stampede_mints} | {f(st[0]) + ' MB' if st else '–'} |"
     )
 if users:
     ua = rss("users_after")
     w(
         f"| {meta.get('users')} distinct users, one submission each ({meta.get('users_concurrency')} connections) | "
-        f"{users['requests']} | {users['statuses']} | {f(users['wall_s'], 2)} | {f(users['rps'], 0)} | "
+        f"{users['requests']} | {statuses(users['statuses'])} | {f(users['wall_s'], 2)} | {f(users['rps'], 0)} | "
         f"{f(users['p50_ms'], 1)} | {f(users['p99_ms'], 1)} | {meta.get('users_minted')} users, at most "
         f"{meta.get('users_max_mints')} each | {f(ua[0]) + ' MB' if ua else '–'} |"
     )
@@ -397,7 +401,7 @@ w("")
 # --- Memory ----------------------------------------------------------------
 w("## Service memory")
 w("")
-w("VmRSS sampled every 0.5 s during each phase (peak shown), and VmHWM (the process's peak so far) at its end.")
+w("VmRSS sampled every 0.5 s during each phase (peak shown), and VmHWM (the process's peak so far) by its end.")
 w("")
 w("| phase | peak VmRSS MB | VmHWM MB |")
 w("|---|---|---|")
