@@ -6,14 +6,18 @@
 //!   `Authorization` and `X-Forwarded-For` values, and the first line is
 //!   also parsed as a `CALLBACK_AUTH` value.
 //! - The body parsing lives in a private function (`store` in
-//!   src/http/callback.rs); `parse` below repeats it step for step until the
-//!   service exposes it (proposed: `gtf_bff::callback::parse`). Then
-//!   `parse` here becomes a call to it.
+//!   src/http/callback.rs); `parse` below repeats it step for step (keep it
+//!   in step) until the service exposes it (proposed:
+//!   `gtf_bff::callback::parse(&[u8]) -> Result<ParsedCallback, String>`),
+//!   when `parse` here becomes a call to it and the target tests the real
+//!   code.
 //!
 //! The property: whatever the parsing accepts can be stored. PostgreSQL's
 //! `text` and `jsonb` refuse U+0000, so a body holding it anywhere
 //! (`"reasonCode":"\u0000"`) must be refused as `400 INVALID_CALLBACK`, not
 //! accepted and then answered `503 CALLBACK_NOT_STORED` (which GTF retries).
+//! scripts/contract-fuzz found that bug and this target found it again in
+//! seconds; seeds/callback_body/regression_nul_reason_code.json keeps it.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -59,6 +63,9 @@ fn parse(body: &[u8]) -> Result<(CallbackBody, Value), String> {
         .map_err(|e| format!("not JSON (line {} column {})", e.line(), e.column()))?;
     let parsed: CallbackBody = serde_json::from_value(raw.clone())
         .map_err(|_| "expected submissionId and status strings".to_owned())?;
+    if has_nul(&raw) {
+        return Err("contains U+0000".into());
+    }
     let fits = |s: &str, max: usize| (1..=max).contains(&s.len());
     if !fits(&parsed.submission_id, 128)
         || !fits(&parsed.status, 64)
@@ -69,7 +76,18 @@ fn parse(body: &[u8]) -> Result<(CallbackBody, Value), String> {
     Ok((parsed, raw))
 }
 
-/// PostgreSQL stores it: no U+0000 in any string or key.
+/// `has_nul` of src/http/callback.rs.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL stores it: no U+0000 in any string or key (the oracle,
+/// written apart from the code it checks).
 fn storable(v: &Value) -> bool {
     match v {
         Value::String(s) => !s.contains('\0'),

@@ -98,12 +98,15 @@ pub fn lifetime(
     expiry_seconds: Option<i64>,
     expires_at: Option<i64>,
 ) -> Option<Duration> {
-    [expiry_seconds, expires_at.map(|at| at - now_epoch_secs)]
-        .into_iter()
-        .flatten()
-        .filter(|secs| *secs > 0)
-        .min()
-        .map(|secs| Duration::from_secs(secs.unsigned_abs()))
+    [
+        expiry_seconds,
+        expires_at.map(|at| at.saturating_sub(now_epoch_secs)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|secs| *secs > 0)
+    .min()
+    .map(|secs| Duration::from_secs(secs.unsigned_abs()))
 }
 
 /// Expires cache entries at an instant stored in the value.
@@ -279,6 +282,15 @@ mod tests {
         // 4 seconds: never more than half, so it is used for 2 s.
         let t = token(Duration::from_secs(4));
         assert_eq!(t.expires_at - t.refresh_at, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn an_expiry_far_in_the_past_is_ignored_not_overflowed() {
+        assert_eq!(lifetime(1_000, None, Some(i64::MIN)), None);
+        assert_eq!(
+            lifetime(1_000, Some(600), Some(i64::MIN + 1)),
+            Some(Duration::from_secs(600))
+        );
     }
 
     #[test]
