@@ -5,12 +5,8 @@
 //!   code (`gtf_bff::callback`): the input's first two lines become the
 //!   `Authorization` and `X-Forwarded-For` values, and the first line is
 //!   also parsed as a `CALLBACK_AUTH` value.
-//! - The body parsing lives in a private function (`store` in
-//!   src/http/callback.rs); `parse` below repeats it step for step (keep it
-//!   in step) until the service exposes it (proposed:
-//!   `gtf_bff::callback::parse(&[u8]) -> Result<ParsedCallback, String>`),
-//!   when `parse` here becomes a call to it and the target tests the real
-//!   code.
+//! - The body goes through the service's own parser
+//!   (`gtf_bff::callback::parse::parse`), which the endpoint calls.
 //!
 //! The property: whatever the parsing accepts can be stored. PostgreSQL's
 //! `text` and `jsonb` refuse U+0000, so a body holding it anywhere
@@ -25,9 +21,9 @@ use std::sync::LazyLock;
 
 use gtf_bff::callback::credential::CallbackCredential;
 use gtf_bff::callback::guard::{CallbackGuard, parse_networks};
+use gtf_bff::callback::parse::parse;
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use serde::Deserialize;
 use serde_json::Value;
 
 static GUARD: LazyLock<CallbackGuard> = LazyLock::new(|| {
@@ -42,49 +38,6 @@ static GUARD: LazyLock<CallbackGuard> = LazyLock::new(|| {
         nets(&["127.0.0.1", "192.168.0.0/16"]).unwrap(),
     )
 });
-
-/// `CallbackBody` of src/http/callback.rs: GTF's four documented fields.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct CallbackBody {
-    submission_id: String,
-    status: String,
-    #[serde(default)]
-    result: Option<String>,
-    #[serde(default)]
-    reason_code: Option<String>,
-}
-
-/// What `store` in src/http/callback.rs does between the credential check
-/// and `inbox::insert`: the parsed fields and the raw JSON it stores.
-fn parse(body: &[u8]) -> Result<(CallbackBody, Value), String> {
-    let raw: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("not JSON (line {} column {})", e.line(), e.column()))?;
-    let parsed: CallbackBody = serde_json::from_value(raw.clone())
-        .map_err(|_| "expected submissionId and status strings".to_owned())?;
-    if has_nul(&raw) {
-        return Err("contains U+0000".into());
-    }
-    let fits = |s: &str, max: usize| (1..=max).contains(&s.len());
-    if !fits(&parsed.submission_id, 128)
-        || !fits(&parsed.status, 64)
-        || parsed.result.as_deref().is_some_and(|r| !fits(r, 64))
-    {
-        return Err("a field is empty or too long".into());
-    }
-    Ok((parsed, raw))
-}
-
-/// `has_nul` of src/http/callback.rs.
-fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
-    }
-}
 
 /// PostgreSQL stores it: no U+0000 in any string or key (the oracle,
 /// written apart from the code it checks).
@@ -121,10 +74,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = GUARD.source_allowed(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), &headers);
 
     // The body.
-    if let Ok((parsed, raw)) = parse(data) {
+    if let Ok(parsed) = parse(data) {
         assert!(
-            storable(&raw),
-            "accepted a callback that PostgreSQL cannot store (U+0000): {parsed:?}"
+            storable(&parsed.raw),
+            "accepted a callback that PostgreSQL cannot store (U+0000): {:?}",
+            parsed.fields
         );
     }
 });

@@ -2,3 +2,4 @@
 
 pub mod credential;
 pub mod guard;
+pub mod parse;

@@ -7,30 +7,15 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::extract::RawBody;
 use super::problem::{ApiError, Problem};
 use super::state::AppState;
+use crate::callback::parse::{CallbackBody, ParsedCallback, parse};
 use crate::store::inbox;
 use crate::telemetry::metrics;
-
-/// GTF's four documented fields (gtf-api.md §11); anything else is kept in
-/// the stored body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CallbackBody {
-    submission_id: String,
-    #[schema(example = "COMPLETED")]
-    status: String,
-    #[serde(default)]
-    #[schema(example = "VALID")]
-    result: Option<String>,
-    #[serde(default)]
-    reason_code: Option<String>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct Ack {
@@ -97,36 +82,13 @@ async fn store(
             .map_err(ApiError::RateLimited)?;
         return Err(ApiError::CallbackUnauthorized);
     }
-    let raw: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::InvalidCallback(format!(
-            "not JSON (line {} column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let parsed: CallbackBody = serde_json::from_value(raw.clone()).map_err(|_| {
-        ApiError::InvalidCallback("expected submissionId and status strings".into())
-    })?;
-    tracing::debug!(status = %parsed.status, reason = ?parsed.reason_code, "callback received");
-    // PostgreSQL cannot store U+0000 in text or jsonb: refusing it now is a
-    // 400 GTF will not retry, rather than a 503 it would retry forever.
-    if has_nul(&raw) {
-        return Err(ApiError::InvalidCallback("contains U+0000".into()));
-    }
-    let fits = |s: &str, max: usize| (1..=max).contains(&s.len());
-    if !fits(&parsed.submission_id, 128)
-        || !fits(&parsed.status, 64)
-        || parsed.result.as_deref().is_some_and(|r| !fits(r, 64))
-    {
-        return Err(ApiError::InvalidCallback(
-            "a field is empty or too long".into(),
-        ));
-    }
+    let ParsedCallback { fields, raw } = parse(body).map_err(ApiError::InvalidCallback)?;
+    tracing::debug!(status = %fields.status, reason = ?fields.reason_code, "callback received");
     inbox::insert(
         state.kyc.db(),
-        &parsed.submission_id,
-        &parsed.status,
-        parsed.result.as_deref(),
+        &fields.submission_id,
+        &fields.status,
+        fields.result.as_deref(),
         &raw,
     )
     .await
@@ -134,13 +96,4 @@ async fn store(
         tracing::error!(error = %e, "callback not stored; GTF will retry");
         ApiError::CallbackNotStored
     })
-}
-
-fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
-    }
 }
