@@ -117,12 +117,15 @@ impl Kyc {
             presigned,
             OffsetDateTime::now_utc(),
         );
-        let mut tx = self.db.begin().await?;
-        submissions::insert(&mut tx, &submission).await?;
-        if let Some(key) = key {
-            idempotency::complete(&mut tx, owner.as_str(), key, id).await?;
+        match key {
+            None => submissions::insert(&self.db, &submission).await?,
+            Some(key) => {
+                let mut tx = self.db.begin().await?;
+                submissions::insert(&mut *tx, &submission).await?;
+                idempotency::complete(&mut tx, owner.as_str(), key, id).await?;
+                tx.commit().await?;
+            }
         }
-        tx.commit().await?;
         tracing::info!(submission = %id, documents = submission.uploads.len(), "submission created");
         Ok(submission)
     }

@@ -9,19 +9,37 @@ pub mod submissions;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgPool};
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
+/// A connection idle for longer than this is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// A pool that connects lazily, so the service starts (and says it is not
 /// ready) while the database is down, and recovers when it returns.
+///
+/// sqlx pings every connection when it returns to the pool and, by default,
+/// again when it leaves: a round trip on every request's path and a sixth
+/// of the database's work under load (BENCHMARKS.md). Only a connection
+/// that has sat idle since its last ping is pinged again, so one that died
+/// with the server is still replaced before a request sees it.
 pub fn pool(url: &SecretString, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(3))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy(url.expose_secret())
 }
 

@@ -1,7 +1,7 @@
 //! Submissions and their history.
 
 use serde_json::Value;
-use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
+use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -95,14 +95,21 @@ impl TryFrom<Row> for Submission {
     }
 }
 
-/// Stores a new submission with the first entry of its history.
-pub async fn insert(tx: &mut Transaction<'_, Postgres>, s: &Submission) -> Result<(), sqlx::Error> {
+/// Stores a new submission with the first entry of its history, in one
+/// statement: atomic without BEGIN/COMMIT, and one round trip on the path
+/// whose latency partners feel most (BENCHMARKS.md).
+pub async fn insert(db: impl PgExecutor<'_>, s: &Submission) -> Result<(), sqlx::Error> {
     let uploads = serde_json::to_value(&s.uploads).map_err(|_| corrupt("uploads"))?;
     sqlx::query!(
-        r#"INSERT INTO submissions
-             (id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
-              status, gtf_status, uploads, uploads_expire_at, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"#,
+        r#"WITH created AS (
+             INSERT INTO submissions
+               (id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                status, gtf_status, uploads, uploads_expire_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+             RETURNING id, status, gtf_status)
+           INSERT INTO submission_history
+             (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
+           SELECT id, NULL, status, $12, gtf_status, $13, $14 FROM created"#,
         s.id,
         s.owner.as_str(),
         s.kind,
@@ -114,18 +121,13 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, s: &Submission) -> Resul
         uploads,
         s.uploads_expire_at,
         s.created_at,
+        Cause::Created.as_str(),
+        s.state.outcome.result.as_ref().map(GtfResult::as_str),
+        s.state.outcome.reason_code,
     )
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
-    record(
-        &mut **tx,
-        s.id,
-        None,
-        &s.state,
-        Cause::Created,
-        s.gtf_status.as_ref(),
-    )
-    .await
+    Ok(())
 }
 
 /// The submission, if it exists and belongs to `owner`.

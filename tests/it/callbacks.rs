@@ -10,10 +10,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    CALLBACK_AUTH, Reply, TestApp, spawn_app, spawn_app_receiving_callbacks, spawn_app_with,
+    CALLBACK_AUTH, Reply, TestApp, spawn_app, spawn_app_behind_db_proxy,
+    spawn_app_receiving_callbacks, spawn_app_with,
 };
 use crate::support::sim_config;
-use crate::support::tcp_proxy::TcpProxy;
 
 const BEARER: &str = "Bearer test-callback-secret-0123456789";
 
@@ -292,22 +292,7 @@ async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
 
 #[tokio::test]
 async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service_recovers() {
-    let proxy_slot = std::sync::Arc::new(std::sync::OnceLock::<TcpProxy>::new());
-    let app = {
-        let db = crate::support::db::TestDb::new().await;
-        let mut url = url::Url::parse(&db.url).unwrap();
-        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
-            .parse::<std::net::SocketAddr>()
-            .unwrap();
-        let proxy = TcpProxy::start(upstream).await;
-        url.set_port(Some(proxy.addr.port())).unwrap();
-        let _ = proxy_slot.set(proxy);
-        crate::support::app::spawn_app_on(db, |c| {
-            c.database_url = secrecy::SecretString::from(url.to_string())
-        })
-        .await
-    };
-    let proxy = proxy_slot.get().unwrap();
+    let (app, proxy) = spawn_app_behind_db_proxy().await;
     let payload = body("gtf-during-outage", "COMPLETED", Some("VALID"));
 
     proxy.cut();

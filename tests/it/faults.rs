@@ -6,12 +6,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
 use serde_json::json;
 
 use crate::support::app::{
     CALLBACK_AUTH, JWT_SECRET, TestApp, data_key, gtf_error, presign_ok, spawn_app_against,
     spawn_app_with,
 };
+use crate::support::db::TestDb;
 use crate::support::fake_gtf::{
     FakeGtf, TOKEN_PATH, URLS_PATH, after, json as reply, ready, token_ok,
 };
@@ -195,6 +197,34 @@ async fn the_reconciler_reaches_gtfs_truth_once_gtf_is_back() {
     wait_for(&app, user, &id, "COMPLETED").await;
     let s = app.get(user, &format!("/v1/kyc/submissions/{id}")).await;
     assert_eq!(s.body["result"], "VALID");
+}
+
+#[tokio::test]
+async fn connections_the_database_dropped_while_idle_are_replaced_before_use() {
+    // The pool itself, without the service's workers, which would otherwise
+    // stumble on the dead connections first and hide what is tested.
+    let db = TestDb::new().await;
+    let (proxy, url) = TcpProxy::in_front_of_database(&db.url).await;
+    let pool = gtf_bff::store::pool(&SecretString::from(url), 4).unwrap();
+    let select_one_on_each = || {
+        futures::future::try_join_all((0..4).map(|_| async {
+            let mut conn = pool.acquire().await?;
+            sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(&mut *conn)
+                .await
+        }))
+    };
+    select_one_on_each().await.unwrap();
+
+    // A database restart while the four connections sit idle in the pool.
+    proxy.cut();
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let after = select_one_on_each()
+        .await
+        .expect("a connection the database had dropped was handed out");
+    assert_eq!(after, [1; 4]);
 }
 
 #[tokio::test]

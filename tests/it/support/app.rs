@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::db::TestDb;
 use super::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, json, ready, status_ok, token_ok};
+use super::tcp_proxy::TcpProxy;
 use super::{JPEG, Sim, fast_retries, gtf_config, sim_config, start_sim};
 
 /// The credential GTF (the simulator) sends with callbacks.
@@ -118,11 +119,18 @@ pub async fn spawn_app_receiving_callbacks(
     launch(listener, sim, Arc::new(TestDb::new().await), tweak).await
 }
 
-/// An app on a database the test prepared (e.g. behind a proxy).
-pub async fn spawn_app_on(db: TestDb, tweak: impl FnOnce(&mut ServiceConfig)) -> TestApp {
+/// An app whose database connections pass through a proxy the test can
+/// cut: a database server that vanishes and returns.
+pub async fn spawn_app_behind_db_proxy() -> (TestApp, TcpProxy) {
+    let db = TestDb::new().await;
+    let (proxy, url) = TcpProxy::in_front_of_database(&db.url).await;
     let listener = bind().await;
     let sim = Arc::new(start_sim(sim_config()).await);
-    launch(listener, sim, Arc::new(db), tweak).await
+    let app = launch(listener, sim, Arc::new(db), |c| {
+        c.database_url = SecretString::from(url)
+    })
+    .await;
+    (app, proxy)
 }
 
 impl TestApp {

@@ -24,6 +24,18 @@ impl Drop for TcpProxy {
 }
 
 impl TcpProxy {
+    /// A proxy in front of the database server of `db_url`, and the URL
+    /// that reaches the same database through it.
+    pub async fn in_front_of_database(db_url: &str) -> (Self, String) {
+        let mut url = url::Url::parse(db_url).unwrap();
+        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
+            .parse::<SocketAddr>()
+            .unwrap();
+        let proxy = Self::start(upstream).await;
+        url.set_port(Some(proxy.addr.port())).unwrap();
+        (proxy, url.to_string())
+    }
+
     pub async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
