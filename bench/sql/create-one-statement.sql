@@ -1,7 +1,8 @@
--- The same rows written by one statement (atomic without BEGIN/COMMIT),
--- with the pool's ping on acquire turned off (test_before_acquire(false));
--- sqlx 0.8 still pings when the connection returns to the pool: two round
--- trips, one commit.
+-- The database work of POST /v1/kyc/submissions as the service does it
+-- now (src/store/submissions.rs `insert`, src/store/mod.rs `pool`): one
+-- statement (atomic without BEGIN/COMMIT), no ping when a busy connection
+-- leaves the pool; sqlx 0.8 still pings when it returns: two round trips,
+-- one commit.
 \set n random(1, 2000000000)
 WITH s AS (
   INSERT INTO submissions (id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id, status, gtf_status, uploads, uploads_expire_at, created_at, updated_at)

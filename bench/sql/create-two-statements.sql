@@ -1,9 +1,9 @@
--- The database work of POST /v1/kyc/submissions as the service does it
--- today (src/kyc/create.rs `start`, src/store/submissions.rs `insert`),
--- for pgbench against the service's schema: sqlx pings the connection when
--- it leaves the pool (test_before_acquire) and when it returns, and the
--- submission and its first history entry are two INSERTs in an explicit
--- transaction: six round trips, one commit. (sqlx's ping is a bare Sync;
+-- The database work of POST /v1/kyc/submissions as the service did it
+-- before 2026-11-28 (see BENCHMARKS.md), for pgbench against the service's
+-- schema: sqlx pinged the connection when it left the pool
+-- (test_before_acquire) and pings it when it returns, and the submission
+-- and its first history entry were two INSERTs in an explicit transaction:
+-- six round trips, one commit. (sqlx's ping is a bare Sync;
 -- SELECT 1 stands in for it.)
 \set n random(1, 2000000000)
 SELECT 1;
