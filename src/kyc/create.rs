@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{Kyc, KycError};
@@ -35,7 +36,25 @@ pub struct Created {
 }
 
 impl Kyc {
+    /// Runs to its end even when the client hangs up: dropped between GTF's
+    /// presign and the row, a create would leave its idempotency key held
+    /// (a retry would wait the lock out) and its GTF submission unknown.
     pub async fn create(
+        &self,
+        owner: &PartnerUserId,
+        req: CreateRequest,
+    ) -> Result<Created, KycError> {
+        let (kyc, owner) = (self.clone(), owner.clone());
+        let task = async move { kyc.create_to_the_end(&owner, req).await };
+        match tokio::spawn(task.in_current_span()).await {
+            Ok(created) => created,
+            // Never aborted, and a runtime shutting down drops this caller
+            // too: only a panic ends up here, and it stays one.
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+
+    async fn create_to_the_end(
         &self,
         owner: &PartnerUserId,
         req: CreateRequest,

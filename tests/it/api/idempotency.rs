@@ -127,11 +127,7 @@ async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
         _ => after(Duration::from_secs(6), presign_ok(n)),
     })
     .await;
-    let base_url = fake.base_url.clone();
-    let app = spawn_app_with(sim_config(), move |config| {
-        config.gtf = gtf_config(&base_url, Duration::from_secs(10));
-    })
-    .await;
+    let app = spawn_app_against_slow_gtf(&fake).await;
 
     let (first, second) = tokio::join!(create_keyed(&app, "alice", "slow", None), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -145,6 +141,33 @@ async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
     let third = create_keyed(&app, "alice", "slow", None).await;
     assert_eq!(assert_created(&third), id);
     assert_eq!(third.header("idempotent-replayed"), Some("true"));
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_create_gets_its_submission_on_retry() {
+    // A phone on a bad network gives up while GTF presigns, and retries
+    // with the same key: the first create still finishes, and the retry
+    // answers it, instead of finding the key held for minutes.
+    let fake = FakeGtf::start(|path, n| match path.as_str() {
+        TOKEN_PATH => ready(token_ok(n, 3600)),
+        _ => after(Duration::from_secs(1), presign_ok(n)),
+    })
+    .await;
+    let app = spawn_app_against_slow_gtf(&fake).await;
+
+    let gave_up = app
+        .request(Method::POST, CREATE, Some("alice"))
+        .header("idempotency-key", "flaky")
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+
+    let retried = create_keyed(&app, "alice", "flaky", None).await;
+    assert_created(&retried);
+    assert_eq!(retried.header("idempotent-replayed"), Some("true"));
+    assert_eq!(fake.hits(URLS_PATH), 1, "GTF presigned once");
+    assert_eq!(app.submission_rows().await, 1);
 }
 
 #[tokio::test]
@@ -182,4 +205,13 @@ async fn malformed_keys_are_refused() {
     assert_eq!(app.submission_rows().await, 0);
     // 255 printable characters is the longest accepted.
     assert_created(&create_keyed(&app, "alice", &"k".repeat(255), None).await);
+}
+
+/// An app that waits up to 10 s for GTF.
+async fn spawn_app_against_slow_gtf(fake: &FakeGtf) -> TestApp {
+    let base_url = fake.base_url.clone();
+    spawn_app_with(sim_config(), move |config| {
+        config.gtf = gtf_config(&base_url, Duration::from_secs(10));
+    })
+    .await
 }
