@@ -2,7 +2,7 @@
 //! the counters tests read. A submission's state is derived from timestamps
 //! when read, so no timer has to move it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -49,8 +49,6 @@ pub struct Submission {
     pub documents: Vec<Document>,
     pub confirmed_at: Option<OffsetDateTime>,
     pub scenario: Scenario,
-    /// Creation order, for "the newest submission of a session".
-    seq: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +108,11 @@ struct Inner {
     tokens: HashMap<String, IssuedToken>,
     mints: HashMap<String, usize>,
     total_mints: usize,
-    submissions: HashMap<Uuid, Submission>,
+    // B-trees, not hash maps: a hash map doubling at hundreds of thousands
+    // of submissions held the lock for tens of milliseconds (BENCHMARKS.md).
+    submissions: BTreeMap<Uuid, Submission>,
+    /// (partner session id, creation order): each session's submissions.
+    sessions: BTreeMap<(String, u64), Uuid>,
     next_seq: u64,
     confirm_calls: HashMap<String, usize>,
 }
@@ -211,8 +213,10 @@ impl Store {
                 })
                 .collect(),
             confirmed_at: None,
-            seq,
         };
+        inner
+            .sessions
+            .insert((submission.partner_session_id.clone(), seq), submission.id);
         inner.submissions.insert(submission.id, submission.clone());
         submission
     }
@@ -223,15 +227,15 @@ impl Store {
 
     /// The submissions of one partner session, newest first.
     pub fn in_session(&self, partner_session_id: &str) -> Vec<Submission> {
-        let mut found: Vec<Submission> = self
-            .lock()
-            .submissions
-            .values()
-            .filter(|s| s.partner_session_id == partner_session_id)
-            .cloned()
-            .collect();
-        found.sort_by_key(|s| std::cmp::Reverse(s.seq));
-        found
+        let inner = self.lock();
+        let session =
+            (partner_session_id.to_owned(), 0)..=(partner_session_id.to_owned(), u64::MAX);
+        inner
+            .sessions
+            .range(session)
+            .rev()
+            .filter_map(|(_, id)| inner.submissions.get(id).cloned())
+            .collect()
     }
 
     /// Marks a document uploaded; false when there is no such document.

@@ -795,6 +795,35 @@ async fn details_errors_use_integer_codes() {
 }
 
 #[tokio::test]
+async fn details_by_session_alone_answer_its_newest_submission() {
+    let sim = spawn(config()).await;
+    let token = sim.token("u1").await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(sim.presign(&token).await["submissionId"].clone());
+        // Another session in between, which must not be picked.
+        let other = sim
+            .http
+            .get(sim.url("/coe/v1/submissions/urls?submissionType=KTP_SCAN"))
+            .header("x-onekyc-token", &token)
+            .header("x-partner-session-id", "another-session")
+            .header("x-sdk-session-id", "s")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
+    }
+    let (status, body) = sim
+        .get(
+            "/coe/v1/submissions",
+            &[("x-onekyc-token", &token), ("x-partner-session-id", SESSION)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["submissionId"], ids[2]);
+}
+
+#[tokio::test]
 async fn revoked_tokens_are_refused_and_new_ones_work() {
     let sim = spawn(config()).await;
     let token = sim.token("u1").await;
