@@ -43,6 +43,13 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Folds the histogram samples recorded since the last call into their
+/// buckets. The recorder keeps every sample until then: without a scrape,
+/// memory would grow with each request (the crate leaves this to us).
+pub fn upkeep() {
+    handle().run_upkeep();
+}
+
 /// The Prometheus text, with the pool gauges taken now.
 pub fn render(db: &PgPool) -> String {
     let handle = handle();
@@ -51,7 +58,7 @@ pub fn render(db: &PgPool) -> String {
     metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
     metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(size - idle);
     metrics::gauge!(DB_POOL_MAX).set(f64::from(db.options().get_max_connections()));
-    handle.run_upkeep();
+    upkeep();
     handle.render()
 }
 

@@ -1,6 +1,6 @@
 //! Retention and tidying: purges result details and verified callback
-//! bodies older than `RETENTION_DAYS`, and lets rate limiters forget idle
-//! keys.
+//! bodies older than `RETENTION_DAYS`, lets rate limiters forget idle keys,
+//! and drains the metrics recorder's histogram samples.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::pause;
 use crate::limits::Limits;
 use crate::store::{inbox, results};
+use crate::telemetry::metrics;
 
 pub async fn run(
     db: PgPool,
@@ -21,6 +22,7 @@ pub async fn run(
 ) {
     loop {
         limits.forget_idle();
+        metrics::upkeep();
         match purge(&db, retention).await {
             Ok((0, 0)) => {}
             Ok((details, callbacks)) => {
