@@ -334,7 +334,9 @@ row("`pgbench -N -c 1` (one client's durable writes)", "pg_update_1", 1, pg_upda
 w("")
 w(
     f"pgbench: scale {meta.get('pgbench_scale')}, its own database on the same server, default (simple) "
-    "protocol; p50/p99 from a 5 % sample of its per-transaction log. wrk latencies are from `wrk --latency`."
+    "protocol; p50/p99 from a 5 % sample of its per-transaction log. wrk latencies are from `wrk --latency`, which "
+    "corrects for coordinated omission (a stall also counts the requests a steady client would have sent meanwhile); "
+    "pgbench's are not corrected."
 )
 if create and direct:
     w(
