@@ -78,6 +78,11 @@ def combine(name, rows):
         "rps_max": max(rps) if rps else None,
         "p50_ms": median(r.get("p50_ms") for r in rows),
         "p99_ms": median(r.get("p99_ms") for r in rows),
+        "per_slice_p99": [r.get("p99_ms") for r in rows],
+        "p99_corrected_ms": median(r.get("p99_corrected_ms") for r in rows),
+        "max_ms": max((r["max_ms"] for r in rows if r.get("max_ms") is not None), default=None),
+        "over_10ms": sum(r.get("over_10ms", 0) for r in rows),
+        "samples": sum(r.get("samples", 0) for r in rows),
         "errors": sum(r.get("errors", 0) for r in rows),
         "slices": len(rows),
         "per_slice_rps": [r.get("rps") for r in rows],
@@ -345,8 +350,25 @@ if create and direct:
         f"that is queueing (Little's law: {pc} / {f(create['rps'], 0)} req/s = "
         f"{f(int(pc) / create['rps'] * 1000, 2)} ms), the CPU cost of a create rather than its latency."
     )
+if create_1:
+    w(
+        f"At one connection the create's p99 per slice: {', '.join(f(x, 2) for x in create_1['per_slice_p99'])} ms "
+        f"(the longest request: {f(create_1['max_ms'], 1)} ms)."
+    )
 if pg_update_1 and pg_update_1.get("p50_ms") is not None:
-    w(f"One client's durable write transaction (`pgbench -N -c 1`) takes {f(pg_update_1['p50_ms'], 2)} ms at p50.")
+    w(
+        f"One client's durable write transaction (`pgbench -N -c 1`, every transaction logged) takes "
+        f"{f(pg_update_1['p50_ms'], 2)} ms at p50 and {f(pg_update_1['p99_ms'], 2)} ms at p99; "
+        f"{pg_update_1['over_10ms']:,} of {pg_update_1['samples']:,} took over 10 ms, the longest "
+        f"{f(pg_update_1['max_ms'], 1)} ms"
+        + (
+            f"; corrected for coordinated omission as wrk corrects the create's, its p99 is "
+            f"{f(pg_update_1['p99_corrected_ms'], 2)} ms (the median of the slices'): the disk's flush stalls, "
+            "which every durable create waits for."
+            if pg_update_1.get("p99_corrected_ms") is not None
+            else "."
+        )
+    )
 w("")
 
 # --- What-if ------------------------------------------------------------------
