@@ -816,7 +816,10 @@ async fn details_by_session_alone_answer_its_newest_submission() {
     let (status, body) = sim
         .get(
             "/coe/v1/submissions",
-            &[("x-onekyc-token", &token), ("x-partner-session-id", SESSION)],
+            &[
+                ("x-onekyc-token", &token),
+                ("x-partner-session-id", SESSION),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
