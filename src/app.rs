@@ -85,7 +85,8 @@ impl App {
             limits: self.state.limits.clone(),
             retention: self.retention,
         };
-        let mut workers = workers::spawn(self.state.kyc.clone(), deps, self.shutdown.clone());
+        let kyc = self.state.kyc.clone();
+        let mut workers = workers::spawn(kyc.clone(), deps, self.shutdown.clone());
         let server = axum::serve(
             listener,
             http::router(self.state, &self.cors_origins)
@@ -104,12 +105,19 @@ impl App {
                 Ok(())
             }
         };
+        // Creates whose clients hung up are no open connection, so the
+        // server's drain does not wait for them.
         let drained = tokio::time::timeout(grace, async {
-            while workers.join_next().await.is_some() {}
+            tokio::join!(
+                async { while workers.join_next().await.is_some() {} },
+                kyc.finish_detached(),
+            )
         })
         .await;
         if drained.is_err() {
-            tracing::warn!("workers still busy at the end of the shutdown grace; exiting");
+            tracing::warn!(
+                "workers or creates still busy at the end of the shutdown grace; exiting"
+            );
         }
         tracing::info!("stopped");
         served

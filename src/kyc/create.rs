@@ -46,7 +46,7 @@ impl Kyc {
     ) -> Result<Created, KycError> {
         let (kyc, owner) = (self.clone(), owner.clone());
         let task = async move { kyc.create_to_the_end(&owner, req).await };
-        match tokio::spawn(task.in_current_span()).await {
+        match self.detached.spawn(task.in_current_span()).await {
             Ok(created) => created,
             // Never aborted, and a runtime shutting down drops this caller
             // too: only a panic ends up here, and it stays one.

@@ -14,6 +14,7 @@ use crate::crypto::{DataKeys, OpenError};
 use crate::domain::Submission;
 use crate::gtf::{GtfClient, GtfError, Session};
 use crate::store::submissions::Schedule;
+use tokio_util::task::TaskTracker;
 
 pub use callback::Verification;
 pub use create::{CreateRequest, Created};
@@ -53,6 +54,8 @@ pub struct Kyc {
     gtf: GtfClient,
     keys: Arc<DataKeys>,
     schedule: Schedule,
+    /// Creates that run on after their client hung up; shutdown waits.
+    detached: TaskTracker,
 }
 
 impl Kyc {
@@ -62,7 +65,14 @@ impl Kyc {
             gtf,
             keys,
             schedule,
+            detached: TaskTracker::new(),
         }
+    }
+
+    /// Waits for the creates still running; none start after this.
+    pub async fn finish_detached(&self) {
+        self.detached.close();
+        self.detached.wait().await;
     }
 
     pub fn db(&self) -> &PgPool {

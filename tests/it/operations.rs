@@ -14,7 +14,7 @@ use crate::support::app::{
     spawn_app_with,
 };
 use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, after, token_ok};
-use crate::support::{PASS_KEY, logs, sim_config};
+use crate::support::{PASS_KEY, gtf_config, logs, sim_config};
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
@@ -251,6 +251,41 @@ async fn logs_carry_no_secret_and_no_personal_data() {
             "{secret:?} appears in the logs"
         );
     }
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_a_create_whose_client_hung_up() {
+    let fake = FakeGtf::start(|path, n| match path.as_str() {
+        TOKEN_PATH => Box::pin(async move { token_ok(n, 3600) }),
+        _ => after(
+            Duration::from_millis(800),
+            crate::support::app::presign_ok(n),
+        ),
+    })
+    .await;
+    let base_url = fake.base_url.clone();
+    let mut app = spawn_app_with(sim_config(), move |config| {
+        config.gtf = gtf_config(&base_url, Duration::from_secs(5));
+    })
+    .await;
+    let gave_up = app
+        .request(Method::POST, "/v1/kyc/submissions", Some("nico"))
+        .header("idempotency-key", "before-the-deploy")
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+
+    // No connection is open any more; the create is still waiting on GTF.
+    app.shut_down_and_wait().await;
+    assert_eq!(app.submission_rows().await, 1, "stored before the exit");
+    let key_done: bool = sqlx::query_scalar(
+        "SELECT submission_id IS NOT NULL FROM idempotency_keys WHERE key = 'before-the-deploy'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(key_done, "a retry with the key will get the submission");
 }
 
 #[tokio::test]

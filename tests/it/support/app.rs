@@ -40,6 +40,7 @@ pub struct TestApp {
     pub db: PgPool,
     pub http: reqwest::Client,
     stop: CancellationToken,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
     // Declared after the pool so it is dropped after it; the last instance
     // sharing it drops the database.
     db_handle: Arc<TestDb>,
@@ -139,6 +140,13 @@ impl TestApp {
         self.stop.cancel();
     }
 
+    /// Shuts down as SIGTERM does, and waits until `serve` has returned,
+    /// after which the process would exit.
+    pub async fn shut_down_and_wait(&mut self) {
+        self.stop.cancel();
+        (&mut self.serving).await.unwrap().unwrap();
+    }
+
     /// Another replica: the same database and simulator, its own process
     /// state (token cache, change feed, workers).
     pub async fn sibling(&self) -> TestApp {
@@ -171,13 +179,14 @@ async fn launch(
         .expect("the app builds");
     let pool = app.state.kyc.db().clone();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(app.serve(listener));
+    let serving = tokio::spawn(app.serve(listener));
     TestApp {
         base_url: format!("http://{addr}"),
         sim,
         db: pool,
         http: reqwest::Client::new(),
         stop,
+        serving,
         db_handle: db,
         config,
     }
