@@ -17,16 +17,17 @@ use sqlx::{Connection, PgPool};
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// A connection idle for longer than this is pinged before it is handed out.
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// A pool that connects lazily, so the service starts (and says it is not
 /// ready) while the database is down, and recovers when it returns.
 ///
 /// sqlx pings every connection when it returns to the pool and, by default,
-/// again when it leaves: a round trip on every request's path and a sixth
-/// of the database's work under load (BENCHMARKS.md). Only a connection
-/// that has sat idle since its last ping is pinged again, so one that died
-/// with the server is still replaced before a request sees it.
+/// again when it leaves: a round trip on every request's path, a quarter of
+/// the service's CPU on a GET (BENCHMARKS.md). Only a connection idle for
+/// `PING_IF_IDLE_FOR` since that last ping is pinged again: after a database
+/// restart, those are replaced before a request sees them, while a request
+/// that takes one released within the second before gets an error (503).
 pub fn pool(url: &SecretString, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)

@@ -244,15 +244,7 @@ pub async fn apply(
     )
     .fetch_one(&mut *tx)
     .await?;
-    record(
-        &mut *tx,
-        id,
-        Some(current.state.status),
-        &next,
-        cause,
-        reported,
-    )
-    .await?;
+    record(&mut *tx, id, current.state.status, &next, cause, reported).await?;
     // Delivered on commit, to every replica's event stream.
     sqlx::query!("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, id.to_string())
         .execute(&mut *tx)
@@ -405,7 +397,7 @@ pub async fn history(db: &PgPool, id: Uuid) -> Result<Vec<HistoryEntry>, sqlx::E
 async fn record(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    from: Option<Status>,
+    from: Status,
     to: &State,
     cause: Cause,
     gtf_status: Option<&GtfStatus>,
@@ -415,7 +407,7 @@ async fn record(
              (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
            VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
         id,
-        from.map(Status::as_str),
+        from.as_str(),
         to.status.as_str(),
         cause.as_str(),
         gtf_status.map(GtfStatus::as_str),

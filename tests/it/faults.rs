@@ -219,7 +219,7 @@ async fn connections_the_database_dropped_while_idle_are_replaced_before_use() {
     // A database restart while the four connections sit idle in the pool.
     proxy.cut();
     proxy.restore();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(gtf_bff::store::PING_IF_IDLE_FOR + Duration::from_millis(500)).await;
 
     let after = select_one_on_each()
         .await
