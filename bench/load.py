@@ -202,7 +202,7 @@ def pgbench_percentiles(files):
     # pgbench -l: client_id transaction_no time script_no time_epoch time_us
     # (time: the transaction's latency in microseconds; the epoch and
     # microseconds: when it ended).
-    lat, ends, clients = [], [], set()
+    lat, ends, clients, numbers = [], [], set(), []
     for pattern in files:
         for name in glob.glob(pattern):
             with open(name) as f:
@@ -212,6 +212,7 @@ def pgbench_percentiles(files):
                         lat.append(int(parts[2]) / 1000)
                         ends.append(int(parts[4]) + int(parts[5]) / 1e6)
                         clients.add(parts[0])
+                        numbers.append(int(parts[1]))
     lat.sort()
     out = {
         "samples": len(lat),
@@ -220,9 +221,9 @@ def pgbench_percentiles(files):
         "max_ms": round(lat[-1], 3) if lat else None,
         "over_10ms": sum(1 for x in lat if x > 10),
     }
-    # With every transaction of one client logged, the p99 that wrk would
-    # report for the same stalls.
-    if len(clients) == 1 and len(lat) > 1:
+    # With every transaction of one client logged (no gap in its numbers:
+    # not a sample), the p99 that wrk would report for the same stalls.
+    if len(clients) == 1 and len(lat) > 1 and max(numbers) - min(numbers) + 1 == len(lat):
         interval_ms = (max(ends) - min(ends)) * 1000 / (len(lat) - 1)
         out["p99_corrected_ms"] = round(percentile(co_corrected(lat, interval_ms), 99), 3)
     return out
