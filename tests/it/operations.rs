@@ -10,11 +10,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::support::app::{
-    CALLBACK_AUTH, JWT_SECRET, spawn_app, spawn_app_against, spawn_app_receiving_callbacks,
-    spawn_app_with,
+    CALLBACK_AUTH, JWT_SECRET, gtf_presigning, presign_ok, spawn_app, spawn_app_against,
+    spawn_app_against_waiting, spawn_app_receiving_callbacks, spawn_app_with,
 };
-use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, after, token_ok};
-use crate::support::{PASS_KEY, gtf_config, logs, sim_config};
+use crate::support::fake_gtf::after;
+use crate::support::{PASS_KEY, logs, sim_config};
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
@@ -255,19 +255,8 @@ async fn logs_carry_no_secret_and_no_personal_data() {
 
 #[tokio::test]
 async fn shutdown_waits_for_a_create_whose_client_hung_up() {
-    let fake = FakeGtf::start(|path, n| match path.as_str() {
-        TOKEN_PATH => Box::pin(async move { token_ok(n, 3600) }),
-        _ => after(
-            Duration::from_millis(800),
-            crate::support::app::presign_ok(n),
-        ),
-    })
-    .await;
-    let base_url = fake.base_url.clone();
-    let mut app = spawn_app_with(sim_config(), move |config| {
-        config.gtf = gtf_config(&base_url, Duration::from_secs(5));
-    })
-    .await;
+    let fake = gtf_presigning(|n| after(Duration::from_millis(800), presign_ok(n))).await;
+    let mut app = spawn_app_against_waiting(&fake, Duration::from_secs(5)).await;
     let gave_up = app
         .request(Method::POST, "/v1/kyc/submissions", Some("nico"))
         .header("idempotency-key", "before-the-deploy")
@@ -291,14 +280,7 @@ async fn shutdown_waits_for_a_create_whose_client_hung_up() {
 #[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
     // GTF takes 400 ms to presign (within the test client's 500 ms timeout).
-    let fake = FakeGtf::start(|path, n| match path.as_str() {
-        TOKEN_PATH => Box::pin(async move { token_ok(n, 3600) }),
-        _ => after(
-            Duration::from_millis(400),
-            crate::support::app::presign_ok(n),
-        ),
-    })
-    .await;
+    let fake = gtf_presigning(|n| after(Duration::from_millis(400), presign_ok(n))).await;
     let app = spawn_app_against(&fake).await;
     let in_flight = {
         let req = app

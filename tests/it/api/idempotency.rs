@@ -8,11 +8,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    Reply, TestApp, gtf_error, presign_ok, spawn_app, spawn_app_against, spawn_app_with,
-    working_gtf,
+    Reply, TestApp, gtf_error, gtf_presigning, presign_ok, spawn_app, spawn_app_against,
+    spawn_app_against_waiting, working_gtf,
 };
 use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, after, ready, token_ok};
-use crate::support::{gtf_config, sim_config};
 
 const CREATE: &str = "/v1/kyc/submissions";
 
@@ -122,12 +121,8 @@ async fn concurrent_requests_with_one_key_make_one_submission() {
 #[tokio::test]
 async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
     // GTF takes longer to presign than a second request waits (5 s).
-    let fake = FakeGtf::start(|path, n| match path.as_str() {
-        TOKEN_PATH => ready(token_ok(n, 3600)),
-        _ => after(Duration::from_secs(6), presign_ok(n)),
-    })
-    .await;
-    let app = spawn_app_against_slow_gtf(&fake).await;
+    let fake = gtf_presigning(|n| after(Duration::from_secs(6), presign_ok(n))).await;
+    let app = spawn_app_against_waiting(&fake, Duration::from_secs(10)).await;
 
     let (first, second) = tokio::join!(create_keyed(&app, "alice", "slow", None), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -148,12 +143,8 @@ async fn a_client_that_hangs_up_mid_create_gets_its_submission_on_retry() {
     // A phone on a bad network gives up while GTF presigns, and retries
     // with the same key: the first create still finishes, and the retry
     // answers it, instead of finding the key held for minutes.
-    let fake = FakeGtf::start(|path, n| match path.as_str() {
-        TOKEN_PATH => ready(token_ok(n, 3600)),
-        _ => after(Duration::from_secs(1), presign_ok(n)),
-    })
-    .await;
-    let app = spawn_app_against_slow_gtf(&fake).await;
+    let fake = gtf_presigning(|n| after(Duration::from_secs(1), presign_ok(n))).await;
+    let app = spawn_app_against_waiting(&fake, Duration::from_secs(10)).await;
 
     let gave_up = app
         .request(Method::POST, CREATE, Some("alice"))
@@ -205,13 +196,4 @@ async fn malformed_keys_are_refused() {
     assert_eq!(app.submission_rows().await, 0);
     // 255 printable characters is the longest accepted.
     assert_created(&create_keyed(&app, "alice", &"k".repeat(255), None).await);
-}
-
-/// An app that waits up to 10 s for GTF.
-async fn spawn_app_against_slow_gtf(fake: &FakeGtf) -> TestApp {
-    let base_url = fake.base_url.clone();
-    spawn_app_with(sim_config(), move |config| {
-        config.gtf = gtf_config(&base_url, Duration::from_secs(10));
-    })
-    .await
 }

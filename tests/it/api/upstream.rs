@@ -7,27 +7,15 @@ use std::time::Duration;
 
 use axum::http::header::RETRY_AFTER;
 use axum::response::Response;
-use futures::future::BoxFuture;
 use reqwest::StatusCode;
 
 use crate::support::PASS_KEY;
 use crate::support::app::{
-    Reply, TestApp, gtf_error, presign_ok, spawn_app_against, spawn_app_with, working_gtf,
+    Reply, TestApp, gtf_error, gtf_presigning, presign_ok, spawn_app_against, spawn_app_with,
+    working_gtf,
 };
-use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, after, json, ready, token_ok};
+use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, after, json, ready};
 use crate::support::{gtf_config, sim_config};
-
-/// A GTF whose tokens work and whose presign answers `presign(n)`.
-async fn gtf_presigning(
-    presign: impl Fn(usize) -> BoxFuture<'static, Response> + Send + Sync + 'static,
-) -> FakeGtf {
-    FakeGtf::start(move |path, n| match path.as_str() {
-        TOKEN_PATH => ready(token_ok(n, 3600)),
-        URLS_PATH => presign(n),
-        _ => working_gtf(path, n),
-    })
-    .await
-}
 
 /// Tries to create a submission against `fake`; asserts that nothing was
 /// stored and that no credential leaked into the answer.

@@ -327,9 +327,25 @@ async fn read(resp: reqwest::Response) -> Reply {
 /// The service against a scripted fake GTF (a simulator still runs beside
 /// it, unused), with a 500 ms GTF timeout.
 pub async fn spawn_app_against(fake: &FakeGtf) -> TestApp {
+    spawn_app_against_waiting(fake, Duration::from_millis(500)).await
+}
+
+/// The same, waiting up to `gtf_timeout` for each GTF call.
+pub async fn spawn_app_against_waiting(fake: &FakeGtf, gtf_timeout: Duration) -> TestApp {
     let base_url = fake.base_url.clone();
     spawn_app_with(sim_config(), move |config| {
-        config.gtf = gtf_config(&base_url, Duration::from_millis(500));
+        config.gtf = gtf_config(&base_url, gtf_timeout);
+    })
+    .await
+}
+
+/// A fake GTF that works (`working_gtf`), but presigns with `presign`.
+pub async fn gtf_presigning(
+    presign: impl Fn(usize) -> BoxFuture<'static, Response> + Send + Sync + 'static,
+) -> FakeGtf {
+    FakeGtf::start(move |path, n| match path.as_str() {
+        URLS_PATH => presign(n),
+        _ => working_gtf(path, n),
     })
     .await
 }
