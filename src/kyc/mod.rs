@@ -9,12 +9,12 @@ mod result;
 use std::sync::Arc;
 
 use sqlx::PgPool;
+use tokio_util::task::TaskTracker;
 
 use crate::crypto::{DataKeys, OpenError};
 use crate::domain::Submission;
 use crate::gtf::{GtfClient, GtfError, Session};
 use crate::store::submissions::Schedule;
-use tokio_util::task::TaskTracker;
 
 pub use callback::Verification;
 pub use create::{CreateRequest, Created};

@@ -39,20 +39,20 @@ pub async fn run(
 /// One pass; returns the result details and callbacks purged.
 pub async fn purge(db: &PgPool, retention: Duration) -> Result<(u64, u64), sqlx::Error> {
     let age = retention.as_secs_f64();
-    let (mut details, mut callbacks) = (0, 0);
-    loop {
-        let n = results::purge_older_than(db, age).await?;
-        details += n;
-        if n == 0 {
-            break;
-        }
-    }
-    loop {
-        let n = inbox::purge_older_than(db, age).await?;
-        callbacks += n;
-        if n == 0 {
-            break;
-        }
-    }
+    let details = in_batches(|| results::purge_older_than(db, age)).await?;
+    let callbacks = in_batches(|| inbox::purge_older_than(db, age)).await?;
     Ok((details, callbacks))
+}
+
+/// Runs `batch` until it finds nothing more to do; returns the total.
+async fn in_batches<F: Future<Output = Result<u64, sqlx::Error>>>(
+    batch: impl Fn() -> F,
+) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        match batch().await? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+    }
 }
