@@ -6,23 +6,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::verify::JwtVerifier;
 use crate::config::{ReconcilerConfig, ServiceConfig};
 use crate::crypto::DataKeys;
+use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, CallbackGuard};
 use crate::kyc::Kyc;
 use crate::limits::Limits;
-use crate::store::{self, submissions::Schedule};
+use crate::store;
 use crate::workers::{self, WorkerDeps};
-
-/// A final submission's result is fetched inline; the reconciler steps in
-/// only if it is still missing after this long.
-const RESULT_FETCH_AFTER: Duration = Duration::from_secs(30);
 
 /// Everything `serve` runs, built and migrated, not yet listening.
 pub struct App {
@@ -53,17 +49,18 @@ impl App {
         let auth = JwtVerifier::new(&config.auth)
             .await
             .context("loading the JWT verification keys")?;
-        let schedule = Schedule {
-            reconcile_after_secs: config.reconcile_after.as_secs_f64(),
-            result_fetch_after_secs: RESULT_FETCH_AFTER.as_secs_f64(),
+        let pacing = Pacing {
+            reconcile_after: config.reconcile_after,
+            first_delay: config.reconciler.first_delay,
+            max_delay: config.reconciler.max_delay,
         };
         Ok(Self {
             state: AppState {
                 changes: ChangeFeed::start(db.clone(), shutdown.clone()),
-                kyc: Kyc::new(db, gtf, Arc::new(keys), schedule),
+                kyc: Kyc::new(db.clone(), gtf, Arc::new(keys), pacing),
+                db,
                 auth: Arc::new(auth),
-                callbacks: Arc::new(config.callback.clone()),
-                nudge: Arc::new(Notify::new()),
+                callbacks: Arc::new(CallbackGuard::new(&config.callback)),
                 limits: Arc::new(Limits::new(config.user_rate_limit)),
                 shutdown: shutdown.clone(),
             },
@@ -81,7 +78,6 @@ impl App {
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let deps = WorkerDeps {
             reconciler: self.reconciler,
-            nudge: self.state.nudge.clone(),
             limits: self.state.limits.clone(),
             retention: self.retention,
         };

@@ -6,7 +6,7 @@
 
 pub mod app;
 pub mod auth;
-pub mod callback;
+pub mod callback_auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;

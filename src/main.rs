@@ -5,9 +5,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
-use gtf_bff::config::{
-    ConfigError, Env, ServiceConfig, SimConfig, TokenIssuerConfig, database_url,
-};
+use gtf_bff::config::{ConfigError, Env, ServiceConfig, TokenIssuerConfig, database_url};
+use gtf_bff::sim::SimConfig;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {

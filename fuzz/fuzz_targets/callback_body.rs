@@ -2,11 +2,11 @@
 //! endpoint does before it stores a callback.
 //!
 //! - The credential and source-address checks are the service's own public
-//!   code (`gtf_bff::callback`): the input's first two lines become the
+//!   code (`gtf_bff::http::CallbackGuard`): the input's first two lines become the
 //!   `Authorization` and `X-Forwarded-For` values, and the first line is
 //!   also parsed as a `CALLBACK_AUTH` value.
 //! - The body goes through the service's own parser
-//!   (`gtf_bff::callback::parse::parse`), which the endpoint calls.
+//!   (`gtf_bff::kyc::parse_callback`), which the endpoint calls.
 //!
 //! The property: whatever the parsing accepts can be stored. PostgreSQL's
 //! `text` and `jsonb` refuse U+0000, so a body holding it anywhere
@@ -19,9 +19,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::LazyLock;
 
-use gtf_bff::callback::credential::CallbackCredential;
-use gtf_bff::callback::guard::{CallbackGuard, parse_networks};
-use gtf_bff::callback::parse::parse;
+use gtf_bff::callback_auth::CallbackCredential;
+use gtf_bff::config::{CallbackConfig, parse_networks};
+use gtf_bff::http::CallbackGuard;
+use gtf_bff::kyc::parse_callback as parse;
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -32,11 +33,11 @@ static GUARD: LazyLock<CallbackGuard> = LazyLock::new(|| {
         .map(|c| CallbackCredential::parse(c).expect("a valid credential"))
         .collect();
     let nets = |v: &[&str]| parse_networks(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    CallbackGuard::new(
+    CallbackGuard::new(&CallbackConfig {
         credentials,
-        nets(&["10.0.0.0/8", "2001:db8::/32"]).unwrap(),
-        nets(&["127.0.0.1", "192.168.0.0/16"]).unwrap(),
-    )
+        allowed_ips: nets(&["10.0.0.0/8", "2001:db8::/32"]).unwrap(),
+        trusted_proxies: nets(&["127.0.0.1", "192.168.0.0/16"]).unwrap(),
+    })
 });
 
 /// PostgreSQL stores it: no U+0000 in any string or key (the oracle,

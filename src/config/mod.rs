@@ -1,5 +1,5 @@
-//! Typed configuration, read once from the environment and validated at start
-//! (partner-api.md §6). Each command reads only the part it needs.
+//! Typed configuration, read once from the environment and validated at
+//! start. Each command reads only the part it needs.
 
 mod env;
 
@@ -8,11 +8,11 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use http::HeaderValue;
+use ipnet::IpNet;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::callback::credential::CallbackCredential;
-use crate::callback::guard::{CallbackGuard, parse_networks};
+use crate::callback_auth::CallbackCredential;
 use crate::crypto::DataKeys;
 
 pub use env::{ConfigError, Env};
@@ -58,8 +58,7 @@ pub struct ServiceConfig {
     /// records sealed before a rotation.
     pub data_key: SecretString,
     pub previous_data_keys: Vec<SecretString>,
-    /// `CALLBACK_AUTH`, `CALLBACK_ALLOWED_IPS`, `TRUSTED_PROXIES`.
-    pub callback: CallbackGuard,
+    pub callback: CallbackConfig,
     /// `RECONCILE_AFTER_SECS`: a PROCESSING submission without a final word
     /// after this long is polled.
     pub reconcile_after: Duration,
@@ -103,7 +102,7 @@ impl ServiceConfig {
                 .into_iter()
                 .map(SecretString::from)
                 .collect(),
-            callback: callback_guard(env)?,
+            callback: CallbackConfig::from_env(env)?,
             reconcile_after: env.secs_or("RECONCILE_AFTER_SECS", 600)?,
             reconciler: ReconcilerConfig {
                 interval: env.secs_or("RECONCILE_INTERVAL_SECS", 15)?,
@@ -147,26 +146,51 @@ impl ServiceConfig {
     }
 }
 
-/// There is no "none": a callback endpoint anyone can call would let anyone
-/// trigger GTF calls, so the service refuses to start without it.
-fn callback_guard(env: &Env) -> Result<CallbackGuard, ConfigError> {
-    let credentials = env
-        .list("CALLBACK_AUTH")
-        .iter()
-        .map(|raw| CallbackCredential::parse(raw))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|problem| ConfigError::new("CALLBACK_AUTH", problem))?;
-    if credentials.is_empty() {
-        return Err(ConfigError::new("CALLBACK_AUTH", "is required but not set"));
+/// Who may deliver callbacks: `CALLBACK_AUTH`, `CALLBACK_ALLOWED_IPS`,
+/// `TRUSTED_PROXIES`.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    /// Every credential currently accepted (several during a rotation).
+    pub credentials: Vec<CallbackCredential>,
+    /// Empty: any source address.
+    pub allowed_ips: Vec<IpNet>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl CallbackConfig {
+    /// There is no "none": a callback endpoint anyone can call would let
+    /// anyone trigger GTF calls, so the service refuses to start without it.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let credentials = env
+            .list("CALLBACK_AUTH")
+            .iter()
+            .map(|raw| CallbackCredential::parse(raw))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|problem| ConfigError::new("CALLBACK_AUTH", problem))?;
+        if credentials.is_empty() {
+            return Err(ConfigError::new("CALLBACK_AUTH", "is required but not set"));
+        }
+        let networks = |var: &'static str| {
+            parse_networks(&env.list(var)).map_err(|problem| ConfigError::new(var, problem))
+        };
+        Ok(Self {
+            credentials,
+            allowed_ips: networks("CALLBACK_ALLOWED_IPS")?,
+            trusted_proxies: networks("TRUSTED_PROXIES")?,
+        })
     }
-    let networks = |var: &'static str| {
-        parse_networks(&env.list(var)).map_err(|problem| ConfigError::new(var, problem))
-    };
-    Ok(CallbackGuard::new(
-        credentials,
-        networks("CALLBACK_ALLOWED_IPS")?,
-        networks("TRUSTED_PROXIES")?,
-    ))
+}
+
+/// Parses a list of CIDRs (a bare address counts as /32 or /128).
+pub fn parse_networks(raw: &[String]) -> Result<Vec<IpNet>, String> {
+    raw.iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{item:?} is not an address or CIDR"))
+        })
+        .collect()
 }
 
 fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
@@ -199,93 +223,8 @@ pub fn database_url(env: &Env) -> Result<SecretString, ConfigError> {
     Ok(SecretString::from(raw))
 }
 
-/// How a repeated confirm of an already confirmed submission is answered;
-/// GTF's documentation says both (gtf-api.md §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfirmRepeat {
-    /// 200 with the same body (idempotent), the default.
-    Ok,
-    /// `409 SUBMISSION_STATE_CONFLICT`.
-    Conflict,
-}
-
-/// What `gtf-bff sim` needs (partner-api.md §6, "The simulator").
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    pub listen_addr: SocketAddr,
-    /// Base of the presigned URLs handed out; by default the bound address.
-    /// Set it when apps reach the simulator under another name (compose).
-    pub public_url: Option<BaseUrl>,
-    pub client_id: String,
-    pub pass_key: SecretString,
-    pub callback_url: Option<Url>,
-    pub callback_auth: Option<CallbackCredential>,
-    pub processing: Duration,
-    pub token_ttl: Duration,
-    pub upload_ttl: Duration,
-    pub documents: Vec<String>,
-    pub confirm_repeat: ConfirmRepeat,
-    /// Delay before the first callback retry; doubled on each further one.
-    pub callback_retry_base: Duration,
-    pub callback_attempts: u32,
-}
-
-impl SimConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let documents = env.list("SIM_DOCUMENTS");
-        Ok(Self {
-            listen_addr: env.parse_or(
-                "SIM_LISTEN_ADDR",
-                SocketAddr::from(([127, 0, 0, 1], 9090)),
-                "an address such as 127.0.0.1:9090",
-            )?,
-            public_url: env
-                .optional("SIM_PUBLIC_URL")
-                .map(|_| BaseUrl::from_env(env, "SIM_PUBLIC_URL"))
-                .transpose()?,
-            client_id: env.required("GTF_CLIENT_ID")?.to_owned(),
-            pass_key: env.required_secret("GTF_PASS_KEY")?,
-            callback_url: env
-                .optional("SIM_CALLBACK_URL")
-                .map(|_| http_url(env, "SIM_CALLBACK_URL"))
-                .transpose()?,
-            callback_auth: env
-                .optional("SIM_CALLBACK_AUTH")
-                .map(|raw| {
-                    CallbackCredential::parse(raw)
-                        .map_err(|problem| ConfigError::new("SIM_CALLBACK_AUTH", problem))
-                })
-                .transpose()?,
-            processing: Duration::from_millis(env.parse_or(
-                "SIM_PROCESSING_MS",
-                2_000,
-                "a whole number of milliseconds",
-            )?),
-            token_ttl: env.secs_or("SIM_TOKEN_TTL_SECS", 1_800)?,
-            upload_ttl: env.secs_or("SIM_UPLOAD_TTL_SECS", 600)?,
-            documents: if documents.is_empty() {
-                vec!["KTP".to_owned()]
-            } else {
-                documents
-            },
-            confirm_repeat: match env.optional("SIM_CONFIRM_REPEAT") {
-                None | Some("ok") => ConfirmRepeat::Ok,
-                Some("conflict") => ConfirmRepeat::Conflict,
-                Some(other) => {
-                    return Err(ConfigError::new(
-                        "SIM_CONFIRM_REPEAT",
-                        format!("expected \"ok\" or \"conflict\", got {other:?}"),
-                    ));
-                }
-            },
-            callback_retry_base: Duration::from_millis(500),
-            callback_attempts: 6,
-        })
-    }
-}
-
-/// Where the keys that verify end-user JWTs come from (partner-api.md §2):
-/// exactly one of the three.
+/// Where the keys that verify end-user JWTs come from: exactly one of the
+/// three.
 #[derive(Debug, Clone)]
 pub enum JwtKeyConfig {
     /// `AUTH_JWT_SECRET`: HS256.
@@ -394,7 +333,7 @@ impl BaseUrl {
         Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
     }
 
-    fn from_env(env: &Env, var: &'static str) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(env: &Env, var: &'static str) -> Result<Self, ConfigError> {
         Self::parse(env.required(var)?).map_err(|problem| ConfigError::new(var, problem))
     }
 
@@ -409,7 +348,7 @@ impl BaseUrl {
     }
 }
 
-fn http_url(env: &Env, var: &'static str) -> Result<Url, ConfigError> {
+pub(crate) fn http_url(env: &Env, var: &'static str) -> Result<Url, ConfigError> {
     let base = BaseUrl::from_env(env, var)?;
     Url::parse(base.as_str()).map_err(|e| ConfigError::new(var, e.to_string()))
 }
@@ -499,30 +438,5 @@ mod tests {
         let env = Env::from_pairs([("DATABASE_URL", "mysql://u:hunter2@h/db")]);
         let err = database_url(&env).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
-    }
-
-    #[test]
-    fn sim_defaults_follow_the_contract() {
-        let env = Env::from_pairs([("GTF_CLIENT_ID", "c"), ("GTF_PASS_KEY", "p")]);
-        let cfg = SimConfig::from_env(&env).unwrap();
-        assert_eq!(cfg.listen_addr.to_string(), "127.0.0.1:9090");
-        assert_eq!(cfg.documents, vec!["KTP"]);
-        assert_eq!(cfg.processing, Duration::from_millis(2000));
-        assert_eq!(cfg.token_ttl, Duration::from_secs(1800));
-        assert_eq!(cfg.confirm_repeat, ConfirmRepeat::Ok);
-        assert!(cfg.callback_url.is_none() && cfg.callback_auth.is_none());
-    }
-
-    #[test]
-    fn sim_callback_auth_uses_the_callback_syntax() {
-        let env = Env::from_pairs([
-            ("GTF_CLIENT_ID", "c"),
-            ("GTF_PASS_KEY", "p"),
-            ("SIM_CALLBACK_AUTH", "nonsense"),
-        ]);
-        assert_eq!(
-            SimConfig::from_env(&env).unwrap_err().var,
-            "SIM_CALLBACK_AUTH"
-        );
     }
 }

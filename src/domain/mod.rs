@@ -1,11 +1,14 @@
-//! The vocabulary of gtf-bff, free of HTTP, SQL and GTF wire formats.
+//! The vocabulary of gtf-bff and the lifecycle's rules, free of HTTP, SQL
+//! and GTF wire formats.
 
 mod gtf_status;
+mod lifecycle;
 mod status;
 mod submission;
 mod user;
 
 pub use gtf_status::{GtfResult, GtfStatus};
+pub use lifecycle::{Cause, Pacing, RESULT_FETCH_AFTER, backoff};
 pub use status::{Event, Outcome, State, Status};
 pub use submission::{KTP_SCAN, Submission, Upload};
 pub use user::PartnerUserId;

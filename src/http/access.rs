@@ -1,5 +1,7 @@
-//! One log line and one metrics sample per request: request id, method,
-//! route template (never the raw path, which holds ids), status, latency.
+//! One span, one log line and one metrics sample per request. The span
+//! (request id, method, route template: never the raw path, which holds
+//! ids) wraps everything the request does, so every line it logs, in the
+//! flow, the GTF client or the store, names the request.
 
 use std::time::Instant;
 
@@ -7,6 +9,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 use crate::telemetry::metrics;
 
@@ -24,18 +27,18 @@ pub async fn record(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let response = next.run(request).await;
+    let span = tracing::info_span!("request", request_id, method, route);
+    let response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     metrics::http_request(method, &route, status, elapsed);
-    tracing::info!(
-        request_id,
-        method,
-        route,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
     response
 }
 

@@ -1,6 +1,7 @@
-//! `POST|PUT|PATCH /coe/submissions-callback`: GTF's pushes (partner-api.md
-//! §3). Stored before they are acknowledged, verified with GTF afterwards;
-//! the acknowledgement never waits on GTF.
+//! `POST|PUT|PATCH /coe/submissions-callback`: GTF's pushes. The sender is
+//! checked here ([`super::callback_guard`]); storing and acting on the
+//! callback is the flow's (`kyc::callbacks`). The acknowledgement never
+//! waits on GTF.
 
 use std::net::SocketAddr;
 
@@ -11,14 +12,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::extract::RawBody;
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::state::AppState;
-use crate::callback::parse::{CallbackBody, ParsedCallback, parse};
-use crate::store::inbox;
+use crate::kyc::{CallbackBody, Stored, parse_callback};
 use crate::telemetry::metrics;
 
 #[derive(Serialize, ToSchema)]
-pub struct Ack {
+pub(super) struct Ack {
     success: bool,
 }
 
@@ -31,16 +31,10 @@ pub struct Ack {
     request_body = CallbackBody,
     responses(
         (status = 200, description = "Stored (or a duplicate)", body = Ack),
-        (status = 400, description = "INVALID_CALLBACK", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "FORBIDDEN", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "RATE_LIMITED: too many failed authentications from this address", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "CALLBACK_NOT_STORED (with Retry-After)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("callback" = []))
 )]
-pub async fn receive(
+pub(super) async fn receive(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -48,28 +42,27 @@ pub async fn receive(
 ) -> Result<Json<Ack>, ApiError> {
     let outcome = store(&state, peer, &headers, &body).await;
     metrics::callback_received(match &outcome {
-        Ok(inbox::Stored::New) => "stored",
-        Ok(inbox::Stored::Duplicate) => "duplicate",
+        Ok(Stored::New) => "stored",
+        Ok(Stored::Duplicate) => "duplicate",
         Err(ApiError::CallbackForbidden) => "forbidden",
         Err(ApiError::CallbackUnauthorized) => "unauthorized",
         Err(ApiError::CallbackNotStored) => "not_stored",
         Err(ApiError::RateLimited(_)) => "rate_limited",
         Err(_) => "invalid",
     });
-    match outcome? {
-        inbox::Stored::New => state.nudge.notify_one(),
-        inbox::Stored::Duplicate => tracing::info!("duplicate callback acknowledged"),
+    if outcome? == Stored::Duplicate {
+        tracing::info!("duplicate callback acknowledged");
     }
     Ok(Json(Ack { success: true }))
 }
 
-/// Checks the sender and the body, and stores the callback.
+/// Checks the sender and the body, and hands the callback to the flow.
 async fn store(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<inbox::Stored, ApiError> {
+) -> Result<Stored, ApiError> {
     if !state.callbacks.source_allowed(peer.ip(), headers) {
         return Err(ApiError::CallbackForbidden);
     }
@@ -82,17 +75,9 @@ async fn store(
             .map_err(ApiError::RateLimited)?;
         return Err(ApiError::CallbackUnauthorized);
     }
-    let ParsedCallback { fields, raw } = parse(body).map_err(ApiError::InvalidCallback)?;
-    tracing::debug!(status = %fields.status, reason = ?fields.reason_code, "callback received");
-    inbox::insert(
-        state.kyc.db(),
-        &fields.submission_id,
-        &fields.status,
-        fields.result.as_deref(),
-        &raw,
-    )
-    .await
-    .map_err(|e| {
+    let callback = parse_callback(body).map_err(ApiError::InvalidCallback)?;
+    tracing::debug!(status = %callback.fields.status, reason = ?callback.fields.reason_code, "callback received");
+    state.kyc.receive_callback(&callback).await.map_err(|e| {
         tracing::error!(error = %e, "callback not stored; GTF will retry");
         ApiError::CallbackNotStored
     })

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, AuthUser};
-use super::problem::{ApiError, Problem};
+use super::problem::ApiError;
 use super::state::AppState;
 use super::view::SubmissionView;
 use crate::domain::{PartnerUserId, Status, Submission};
@@ -55,9 +55,6 @@ const SAFETY_RELOAD: Duration = Duration::from_secs(30);
     params(("id" = Uuid, Path, description = "The submission's id")),
     responses(
         (status = 200, description = "`event: submission`, `data:` a Submission as JSON", content_type = "text/event-stream", body = SubmissionEvent),
-        (status = 401, description = "UNAUTHORIZED", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "SUBMISSION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "INVALID_PARAMETER", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

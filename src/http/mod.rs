@@ -3,6 +3,7 @@
 
 mod access;
 mod callback;
+mod callback_guard;
 mod events;
 mod extract;
 mod openapi;
@@ -23,11 +24,12 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use callback_guard::CallbackGuard;
 pub use openapi::ApiDoc;
 pub use problem::ApiError;
 pub use state::AppState;
 
-/// Request bodies on `/v1` (partner-api.md §2) and callbacks (§3).
+/// Request bodies on `/v1`, and callbacks.
 const V1_BODY_LIMIT: usize = 16 * 1024;
 const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 

@@ -1,10 +1,17 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, and
-//! its browsable rendering (assets compiled into the binary: no CDN).
+//! its browsable rendering (assets compiled into the binary: no CDN). The
+//! problem responses are added here, once, from [`PROBLEMS`].
 
+use std::collections::BTreeMap;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref};
 use utoipa::{Modify, OpenApi};
 
+use super::problem::ProblemCode::{self, *};
 use super::{callback, events, ops, problem, submissions, view};
 
 #[derive(OpenApi)]
@@ -26,8 +33,8 @@ use super::{callback, events, ops, problem, submissions, view};
         ops::readyz,
         ops::metrics,
     ),
-    components(schemas(problem::ProblemCode, view::SubmissionView, view::ResultView, view::SubmissionList)),
-    modifiers(&Security),
+    components(schemas(problem::ProblemCode, problem::Problem, view::SubmissionView, view::ResultView, view::SubmissionList)),
+    modifiers(&Security, &Problems),
     tags(
         (name = "submissions", description = "The KTP Scan flow for partner apps (end-user JWT)"),
         (name = "callbacks", description = "Where GTF pushes results"),
@@ -35,6 +42,153 @@ use super::{callback, events, ops, problem, submissions, view};
     )
 )]
 pub struct ApiDoc;
+
+/// The problems each operation can answer.
+const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
+    (
+        "post",
+        "/v1/kyc/submissions",
+        &[
+            MalformedJson,
+            InvalidHeader,
+            Unauthorized,
+            IdempotencyKeyInUse,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            InvalidBody,
+            UnsupportedSubmissionType,
+            IdempotencyKeyReused,
+            SubmissionQuotaExceeded,
+            RateLimited,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "get",
+        "/v1/kyc/submissions",
+        &[Unauthorized, InvalidParameter, DatabaseUnavailable],
+    ),
+    (
+        "get",
+        "/v1/kyc/submissions/{id}",
+        &[
+            Unauthorized,
+            SubmissionNotFound,
+            InvalidParameter,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "post",
+        "/v1/kyc/submissions/{id}/confirm",
+        &[
+            Unauthorized,
+            SubmissionNotFound,
+            SubmissionExpired,
+            UploadMissing,
+            InvalidParameter,
+            RateLimited,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "get",
+        "/v1/kyc/submissions/{id}/result",
+        &[
+            Unauthorized,
+            SubmissionNotFound,
+            ResultNotReady,
+            ResultPurged,
+            InvalidParameter,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "get",
+        "/v1/kyc/submissions/{id}/events",
+        &[Unauthorized, SubmissionNotFound, InvalidParameter],
+    ),
+    (
+        "post",
+        "/coe/submissions-callback",
+        &[
+            InvalidCallback,
+            Unauthorized,
+            Forbidden,
+            PayloadTooLarge,
+            RateLimited,
+            CallbackNotStored,
+        ],
+    ),
+];
+
+/// Adds each operation's problem responses, one per status, naming its
+/// codes and pointing at the one `Problem` schema.
+struct Problems;
+
+impl Modify for Problems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (method, path, codes) in PROBLEMS {
+            let Some(operation) = openapi
+                .paths
+                .paths
+                .get_mut(*path)
+                .and_then(|item| operation(item, method))
+            else {
+                continue;
+            };
+            let mut by_status: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+            for code in *codes {
+                let name = serde_json::to_value(code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                by_status
+                    .entry(code.status().as_u16())
+                    .or_default()
+                    .push(name);
+            }
+            for (status, names) in by_status {
+                let response = ResponseBuilder::new()
+                    .description(names.join(", "))
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .insert(status.to_string(), response.into());
+            }
+        }
+    }
+}
+
+fn operation<'a>(
+    item: &'a mut utoipa::openapi::PathItem,
+    method: &str,
+) -> Option<&'a mut Operation> {
+    match method {
+        "get" => item.get.as_mut(),
+        "post" => item.post.as_mut(),
+        _ => None,
+    }
+}
 
 struct Security;
 

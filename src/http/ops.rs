@@ -1,4 +1,4 @@
-//! Liveness and readiness for orchestrators (partner-api.md §5).
+//! Liveness, readiness and metrics for orchestrators.
 
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +15,7 @@ use crate::{store, telemetry};
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        telemetry::metrics::render(state.kyc.db()),
+        telemetry::metrics::render(&state.db),
     )
 }
 
@@ -30,7 +30,7 @@ pub async fn healthz() -> Json<Value> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable or migrations pending")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match store::migrations_applied(state.kyc.db()).await {
+    match store::migrations_applied(&state.db).await {
         Ok(true) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,

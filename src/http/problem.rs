@@ -82,43 +82,73 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// Every `code` a problem body can carry: stable, for clients to branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ProblemCode {
-    Unauthorized,
-    NotFound,
-    MethodNotAllowed,
-    MalformedJson,
-    InvalidBody,
-    UnsupportedMediaType,
-    PayloadTooLarge,
-    InvalidParameter,
-    InvalidHeader,
-    Forbidden,
-    InvalidCallback,
-    CallbackNotStored,
-    SubmissionNotFound,
-    SubmissionExpired,
-    UploadMissing,
-    ResultNotReady,
-    UnsupportedSubmissionType,
-    IdempotencyKeyReused,
-    IdempotencyKeyInUse,
-    SubmissionQuotaExceeded,
-    GtfUnavailable,
-    GtfTimeout,
-    GtfError,
-    DatabaseUnavailable,
-    RateLimited,
-    ResultPurged,
-    Internal,
+/// The one table of problems: each `code` a problem body can carry (stable,
+/// for clients to branch on), with its status, title and the detail it
+/// gives unless the error has a more precise one.
+macro_rules! problem_codes {
+    ($($code:ident => $status:ident, $title:literal, $detail:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub(crate) enum ProblemCode {
+            $($code,)*
+        }
+
+        impl ProblemCode {
+            pub(crate) fn status(self) -> StatusCode {
+                match self {
+                    $(Self::$code => StatusCode::$status,)*
+                }
+            }
+
+            fn title(self) -> &'static str {
+                match self {
+                    $(Self::$code => $title,)*
+                }
+            }
+
+            fn detail(self) -> &'static str {
+                match self {
+                    $(Self::$code => $detail,)*
+                }
+            }
+        }
+    };
+}
+
+problem_codes! {
+    Unauthorized => UNAUTHORIZED, "Authentication required", "A valid bearer token is required.";
+    NotFound => NOT_FOUND, "Not found", "No such resource.";
+    MethodNotAllowed => METHOD_NOT_ALLOWED, "Method not allowed", "This resource does not support that method.";
+    MalformedJson => BAD_REQUEST, "Malformed JSON", "The body is not valid JSON.";
+    InvalidBody => UNPROCESSABLE_ENTITY, "Invalid request body", "The body does not have the expected shape.";
+    UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", "Request bodies must be application/json.";
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, "Request body too large", "The request body is larger than this endpoint accepts.";
+    InvalidParameter => UNPROCESSABLE_ENTITY, "Invalid parameter", "A query or path parameter is invalid.";
+    InvalidHeader => BAD_REQUEST, "Invalid header", "A request header is invalid.";
+    Forbidden => FORBIDDEN, "Forbidden", "Callbacks are not accepted from this address.";
+    InvalidCallback => BAD_REQUEST, "Malformed callback", "The callback body is not one GTF sends.";
+    CallbackNotStored => SERVICE_UNAVAILABLE, "Callback not stored", "The callback could not be stored; send it again later.";
+    SubmissionNotFound => NOT_FOUND, "Submission not found", "No submission with this id exists for this user.";
+    SubmissionExpired => CONFLICT, "Submission expired", "The upload URLs lapsed before the upload was confirmed; start a new submission.";
+    UploadMissing => UNPROCESSABLE_ENTITY, "Upload missing", "GTF has not received every document; upload each one to its URL, then confirm again.";
+    ResultNotReady => CONFLICT, "Result not ready", "The result is available once the submission is COMPLETED or FAILED.";
+    UnsupportedSubmissionType => UNPROCESSABLE_ENTITY, "Unsupported submission type", "Only KTP_SCAN submissions are supported.";
+    IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "Idempotency key reused", "This Idempotency-Key was used for a different request.";
+    IdempotencyKeyInUse => CONFLICT, "Idempotency key in use", "A request with this Idempotency-Key is still being processed; retry shortly.";
+    SubmissionQuotaExceeded => TOO_MANY_REQUESTS, "Submission quota exceeded", "GTF allows no more submission attempts for this user now.";
+    GtfUnavailable => SERVICE_UNAVAILABLE, "GTF unavailable", "GTF cannot be reached or is overloaded; retry later.";
+    GtfTimeout => GATEWAY_TIMEOUT, "GTF timed out", "GTF did not answer in time; retry later.";
+    GtfError => BAD_GATEWAY, "GTF error", "GTF answered with an error.";
+    DatabaseUnavailable => SERVICE_UNAVAILABLE, "Service unavailable", "The service's database is unavailable; retry later.";
+    RateLimited => TOO_MANY_REQUESTS, "Too many requests", "Slow down; retry after the time in Retry-After.";
+    ResultPurged => GONE, "Result purged", "The result's details were deleted under the retention policy.";
+    Internal => INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side; it has been logged.";
 }
 
 /// An RFC 9457 problem body.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Problem<'a> {
+pub(crate) struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
@@ -128,32 +158,33 @@ pub struct Problem<'a> {
     request_id: String,
 }
 
-/// What the client is told: status, stable code, title, a detail that
-/// never carries secrets, SQL or GTF's internals, and maybe a Retry-After.
+/// What the client is told: the code, a detail that never carries secrets,
+/// SQL or GTF's internals, and maybe a Retry-After.
 struct Answer {
-    status: StatusCode,
     code: ProblemCode,
-    title: &'static str,
-    detail: String,
+    detail: Option<String>,
     retry_after: Option<Duration>,
 }
 
-impl Answer {
-    fn new(
-        status: StatusCode,
-        code: ProblemCode,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+impl From<ProblemCode> for Answer {
+    fn from(code: ProblemCode) -> Self {
         Self {
-            status,
             code,
-            title,
-            detail: detail.into(),
+            detail: None,
             retry_after: None,
         }
     }
+}
 
+impl Answer {
+    fn detail(code: ProblemCode, detail: &str) -> Self {
+        Self {
+            detail: Some(detail.to_owned()),
+            ..code.into()
+        }
+    }
+
+    /// A dependency is down: ask to come back after `after`, or a default.
     fn retry_after(mut self, after: Option<Duration>) -> Self {
         self.retry_after = Some(after.unwrap_or(DEFAULT_RETRY_AFTER));
         self
@@ -162,207 +193,70 @@ impl Answer {
 
 impl ApiError {
     fn answer(&self) -> Answer {
-        use StatusCode as S;
+        use ProblemCode as C;
         match self {
-            Self::Unauthorized(_) => Answer::new(
-                S::UNAUTHORIZED,
-                ProblemCode::Unauthorized,
-                "Authentication required",
-                "A valid bearer token is required.",
-            ),
-            Self::RouteNotFound => Answer::new(
-                S::NOT_FOUND,
-                ProblemCode::NotFound,
-                "Not found",
-                "No such resource.",
-            ),
-            Self::MethodNotAllowed => Answer::new(
-                S::METHOD_NOT_ALLOWED,
-                ProblemCode::MethodNotAllowed,
-                "Method not allowed",
-                "This resource does not support that method.",
-            ),
-            Self::MalformedJson(d) => Answer::new(
-                S::BAD_REQUEST,
-                ProblemCode::MalformedJson,
-                "Malformed JSON",
-                d.clone(),
-            ),
-            Self::InvalidBody(d) => Answer::new(
-                S::UNPROCESSABLE_ENTITY,
-                ProblemCode::InvalidBody,
-                "Invalid request body",
-                d.clone(),
-            ),
-            Self::UnsupportedMediaType => Answer::new(
-                S::UNSUPPORTED_MEDIA_TYPE,
-                ProblemCode::UnsupportedMediaType,
-                "Unsupported media type",
-                "Request bodies must be application/json.",
-            ),
-            Self::PayloadTooLarge => Answer::new(
-                S::PAYLOAD_TOO_LARGE,
-                ProblemCode::PayloadTooLarge,
-                "Request body too large",
-                "The request body is larger than this endpoint accepts.",
-            ),
-            Self::InvalidParameter(d) => Answer::new(
-                S::UNPROCESSABLE_ENTITY,
-                ProblemCode::InvalidParameter,
-                "Invalid parameter",
-                d.clone(),
-            ),
-            Self::InvalidHeader(d) => Answer::new(
-                S::BAD_REQUEST,
-                ProblemCode::InvalidHeader,
-                "Invalid header",
-                d.clone(),
-            ),
-            Self::CallbackForbidden => Answer::new(
-                S::FORBIDDEN,
-                ProblemCode::Forbidden,
-                "Forbidden",
-                "Callbacks are not accepted from this address.",
-            ),
-            Self::CallbackUnauthorized => Answer::new(
-                S::UNAUTHORIZED,
-                ProblemCode::Unauthorized,
-                "Authentication required",
+            Self::Unauthorized(_) => C::Unauthorized.into(),
+            Self::RouteNotFound => C::NotFound.into(),
+            Self::MethodNotAllowed => C::MethodNotAllowed.into(),
+            Self::MalformedJson(d) => Answer::detail(C::MalformedJson, d),
+            Self::InvalidBody(d) => Answer::detail(C::InvalidBody, d),
+            Self::UnsupportedMediaType => C::UnsupportedMediaType.into(),
+            Self::PayloadTooLarge => C::PayloadTooLarge.into(),
+            Self::InvalidParameter(d) => Answer::detail(C::InvalidParameter, d),
+            Self::InvalidHeader(d) => Answer::detail(C::InvalidHeader, d),
+            Self::CallbackForbidden => C::Forbidden.into(),
+            Self::CallbackUnauthorized => Answer::detail(
+                C::Unauthorized,
                 "The callback credential is missing or not accepted.",
             ),
-            Self::InvalidCallback(d) => Answer::new(
-                S::BAD_REQUEST,
-                ProblemCode::InvalidCallback,
-                "Malformed callback",
-                d.clone(),
-            ),
-            Self::CallbackNotStored => Answer::new(
-                S::SERVICE_UNAVAILABLE,
-                ProblemCode::CallbackNotStored,
-                "Callback not stored",
-                "The callback could not be stored; send it again later.",
-            )
-            .retry_after(None),
-            Self::RateLimited(wait) => Answer::new(
-                S::TOO_MANY_REQUESTS,
-                ProblemCode::RateLimited,
-                "Too many requests",
-                "Slow down; retry after the time in Retry-After.",
-            )
-            .retry_after(Some(*wait)),
+            Self::InvalidCallback(d) => Answer::detail(C::InvalidCallback, d),
+            Self::CallbackNotStored => Answer::from(C::CallbackNotStored).retry_after(None),
+            Self::RateLimited(wait) => Answer::from(C::RateLimited).retry_after(Some(*wait)),
             Self::Kyc(e) => kyc_answer(e),
         }
     }
 }
 
 fn kyc_answer(e: &KycError) -> Answer {
-    use StatusCode as S;
+    use ProblemCode as C;
     match e {
-        KycError::NotFound => Answer::new(
-            S::NOT_FOUND,
-            ProblemCode::SubmissionNotFound,
-            "Submission not found",
-            "No submission with this id exists for this user.",
-        ),
-        KycError::Expired => Answer::new(
-            S::CONFLICT,
-            ProblemCode::SubmissionExpired,
-            "Submission expired",
-            "The upload URLs lapsed before the upload was confirmed; start a new submission.",
-        ),
-        KycError::UploadMissing => Answer::new(
-            S::UNPROCESSABLE_ENTITY,
-            ProblemCode::UploadMissing,
-            "Upload missing",
-            "GTF has not received every document; upload each one to its URL, then confirm again.",
-        ),
-        KycError::ResultNotReady => Answer::new(
-            S::CONFLICT,
-            ProblemCode::ResultNotReady,
-            "Result not ready",
-            "The result is available once the submission is COMPLETED or FAILED.",
-        ),
-        KycError::ResultPurged => Answer::new(
-            S::GONE,
-            ProblemCode::ResultPurged,
-            "Result purged",
-            "The result's details were deleted under the retention policy.",
-        ),
-        KycError::UnsupportedType => Answer::new(
-            S::UNPROCESSABLE_ENTITY,
-            ProblemCode::UnsupportedSubmissionType,
-            "Unsupported submission type",
-            "Only KTP_SCAN submissions are supported.",
-        ),
-        KycError::IdempotencyKeyReused => Answer::new(
-            S::UNPROCESSABLE_ENTITY,
-            ProblemCode::IdempotencyKeyReused,
-            "Idempotency key reused",
-            "This Idempotency-Key was used for a different request.",
-        ),
-        KycError::IdempotencyKeyInUse => Answer::new(
-            S::CONFLICT,
-            ProblemCode::IdempotencyKeyInUse,
-            "Idempotency key in use",
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-        )
-        .retry_after(Some(Duration::from_secs(1))),
+        KycError::NotFound => C::SubmissionNotFound.into(),
+        KycError::Expired => C::SubmissionExpired.into(),
+        KycError::UploadMissing => C::UploadMissing.into(),
+        KycError::ResultNotReady => C::ResultNotReady.into(),
+        KycError::ResultPurged => C::ResultPurged.into(),
+        KycError::UnsupportedType => C::UnsupportedSubmissionType.into(),
+        KycError::IdempotencyKeyReused => C::IdempotencyKeyReused.into(),
+        KycError::IdempotencyKeyInUse => {
+            Answer::from(C::IdempotencyKeyInUse).retry_after(Some(Duration::from_secs(1)))
+        }
+        KycError::InvalidCursor => {
+            Answer::detail(C::InvalidParameter, "cursor is not one this service issued")
+        }
         KycError::Gtf(g) => gtf_answer(g),
-        KycError::Database(db) if store::is_unavailable(db) => Answer::new(
-            S::SERVICE_UNAVAILABLE,
-            ProblemCode::DatabaseUnavailable,
-            "Service unavailable",
-            "The service's database is unavailable; retry later.",
-        )
-        .retry_after(None),
-        KycError::Database(_) | KycError::Sealed(_) => internal(),
+        KycError::Database(db) if store::is_unavailable(db) => {
+            Answer::from(C::DatabaseUnavailable).retry_after(None)
+        }
+        KycError::Database(_) | KycError::Sealed(_) => C::Internal.into(),
     }
 }
 
 fn gtf_answer(e: &GtfError) -> Answer {
-    use StatusCode as S;
+    use ProblemCode as C;
     match e {
-        GtfError::QuotaExceeded { retry_after } => {
-            let mut a = Answer::new(
-                S::TOO_MANY_REQUESTS,
-                ProblemCode::SubmissionQuotaExceeded,
-                "Submission quota exceeded",
-                "GTF allows no more submission attempts for this user now.",
-            );
-            a.retry_after = *retry_after;
-            a
+        // GTF's own wait, or none: a quota is no outage to come back from.
+        GtfError::QuotaExceeded { retry_after } => Answer {
+            retry_after: *retry_after,
+            ..C::SubmissionQuotaExceeded.into()
+        },
+        GtfError::Unavailable { retry_after, .. } => {
+            Answer::from(C::GtfUnavailable).retry_after(*retry_after)
         }
-        GtfError::Unavailable { retry_after, .. } => Answer::new(
-            S::SERVICE_UNAVAILABLE,
-            ProblemCode::GtfUnavailable,
-            "GTF unavailable",
-            "GTF cannot be reached or is overloaded; retry later.",
-        )
-        .retry_after(*retry_after),
-        GtfError::Timeout => Answer::new(
-            S::GATEWAY_TIMEOUT,
-            ProblemCode::GtfTimeout,
-            "GTF timed out",
-            "GTF did not answer in time; retry later.",
-        ),
+        GtfError::Timeout => C::GtfTimeout.into(),
         GtfError::Unauthorized | GtfError::Rejected { .. } | GtfError::MalformedResponse(_) => {
-            Answer::new(
-                S::BAD_GATEWAY,
-                ProblemCode::GtfError,
-                "GTF error",
-                "GTF answered with an error.",
-            )
+            C::GtfError.into()
         }
     }
-}
-
-fn internal() -> Answer {
-    Answer::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        ProblemCode::Internal,
-        "Internal error",
-        "Something went wrong on our side; it has been logged.",
-    )
 }
 
 impl IntoResponse for ApiError {
@@ -370,7 +264,7 @@ impl IntoResponse for ApiError {
         let answer = self.answer();
         // The cause goes to the log (never to the client); secrets and
         // personal data never appear in these messages.
-        if answer.status.is_server_error() {
+        if answer.code.status().is_server_error() {
             tracing::error!(code = ?answer.code, error = %self, "request failed");
         } else {
             tracing::debug!(code = ?answer.code, error = %self, "request refused");
@@ -391,12 +285,13 @@ impl IntoResponse for ApiError {
 }
 
 fn problem_response(answer: &Answer) -> Response {
+    let status = answer.code.status();
     let body = Problem {
         kind: "about:blank",
-        title: answer.title,
-        status: answer.status.as_u16(),
+        title: answer.code.title(),
+        status: status.as_u16(),
         code: answer.code,
-        detail: &answer.detail,
+        detail: answer.detail.as_deref().unwrap_or(answer.code.detail()),
         request_id: REQUEST_ID.try_with(Clone::clone).unwrap_or_default(),
     };
     let mut headers = HeaderMap::new();
@@ -410,7 +305,7 @@ fn problem_response(answer: &Answer) -> Response {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     }
     let json = serde_json::to_vec(&body).unwrap_or_default();
-    (answer.status, headers, json).into_response()
+    (status, headers, json).into_response()
 }
 
 /// For routes nobody registered.

@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
-use tokio::sync::Notify;
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use super::callback_guard::CallbackGuard;
 use crate::auth::verify::JwtVerifier;
-use crate::callback::guard::CallbackGuard;
 use crate::events::ChangeFeed;
 use crate::kyc::Kyc;
 use crate::limits::Limits;
@@ -12,11 +12,12 @@ use crate::limits::Limits;
 /// What handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// Every read and change of a submission goes through the flow.
     pub kyc: Kyc,
+    /// Only for readiness and the pool gauges; data goes through `kyc`.
+    pub db: PgPool,
     pub auth: Arc<JwtVerifier>,
     pub callbacks: Arc<CallbackGuard>,
-    /// Wakes the inbox worker when a callback was stored.
-    pub nudge: Arc<Notify>,
     pub changes: ChangeFeed,
     pub limits: Arc<Limits>,
     /// Cancelled at shutdown: long-lived responses (event streams) end.

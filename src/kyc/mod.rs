@@ -1,24 +1,35 @@
-//! The KYC flow: what the partner API's handlers and the background workers
-//! do, in one place, over the store and the GTF client.
+//! The KYC flow: everything the partner API's handlers and the background
+//! workers do to submissions, in one place, over the store and the GTF
+//! client. Every change of a submission goes through [`change`]'s one
+//! transaction path.
 
-mod callback;
+mod callbacks;
+mod change;
 mod create;
-mod lifecycle;
+mod flow;
+mod reconcile;
 mod result;
+mod retention;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
 use crate::crypto::{DataKeys, OpenError};
-use crate::domain::Submission;
+use crate::domain::{Pacing, Submission};
 use crate::gtf::{GtfClient, GtfError, Session};
-use crate::store::submissions::Schedule;
 
-pub use callback::Verification;
+pub use callbacks::{
+    Callback, CallbackBody, PendingCallback, Stored, Verification, parse_callback,
+};
 pub use create::{CreateRequest, Created};
+pub use flow::Page;
+pub use reconcile::Tick;
 pub use result::ResultDetails;
+pub use retention::Purged;
 
 /// What the flow can refuse, beyond "not found".
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +50,8 @@ pub enum KycError {
     IdempotencyKeyReused,
     #[error("a request with this idempotency key is still running")]
     IdempotencyKeyInUse,
+    #[error("the list cursor is not one this service issued")]
+    InvalidCursor,
     #[error(transparent)]
     Gtf(#[from] GtfError),
     #[error("database: {0}")]
@@ -53,18 +66,21 @@ pub struct Kyc {
     db: PgPool,
     gtf: GtfClient,
     keys: Arc<DataKeys>,
-    schedule: Schedule,
+    pacing: Pacing,
+    /// Wakes the callback verifier when this replica stored a callback.
+    callback_stored: Arc<Notify>,
     /// Creates that run on after their client hung up; shutdown waits.
     detached: TaskTracker,
 }
 
 impl Kyc {
-    pub fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>, schedule: Schedule) -> Self {
+    pub fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>, pacing: Pacing) -> Self {
         Self {
             db,
             gtf,
             keys,
-            schedule,
+            pacing,
+            callback_stored: Arc::new(Notify::new()),
             detached: TaskTracker::new(),
         }
     }
@@ -75,20 +91,17 @@ impl Kyc {
         self.detached.wait().await;
     }
 
-    pub fn db(&self) -> &PgPool {
-        &self.db
-    }
-
-    pub fn keys(&self) -> &DataKeys {
-        &self.keys
+    /// Resolves when a callback was stored here since the last call.
+    pub async fn callback_stored(&self) {
+        self.callback_stored.notified().await;
     }
 
     /// The longest one item of background work can take: a status and a
     /// details call, each with its retries, plus the database. Claims last
     /// this long, so work a crashed process had claimed is taken up again
     /// soon, but never while a live one is still on it.
-    pub fn work_lease(&self) -> std::time::Duration {
-        self.gtf.timeout() * 8 + std::time::Duration::from_secs(10)
+    fn work_lease(&self) -> Duration {
+        self.gtf.timeout() * 8 + Duration::from_secs(10)
     }
 }
 

@@ -7,10 +7,9 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::{Kyc, KycError, session};
-use crate::crypto::Sealed;
-use crate::domain::{Event, GtfStatus, Outcome, PartnerUserId, Submission};
+use crate::crypto::{OpenError, Sealed};
+use crate::domain::{Cause, Event, GtfStatus, Outcome, PartnerUserId, Submission};
 use crate::store::results::{self, StoredResult};
-use crate::store::submissions::Cause;
 
 /// A final submission with its result details, opened for its owner.
 #[derive(Clone)]
@@ -38,7 +37,7 @@ impl Kyc {
         };
         let sealed = stored.sealed.ok_or(KycError::ResultPurged)?;
         let opened: Value = serde_json::from_slice(&self.keys.open(&sealed, id.as_bytes())?)
-            .map_err(|_| crate::crypto::OpenError::Corrupt)?;
+            .map_err(|_| OpenError::Corrupt)?;
         Ok(ResultDetails {
             processed_at: stored.processed_at.or(s.completed_at),
             ktp: opened.get("ktp").filter(|k| k.is_object()).cloned(),
@@ -79,7 +78,6 @@ impl Kyc {
                 .and_then(|p| OffsetDateTime::parse(p, &Rfc3339).ok()),
             sealed,
         };
-        results::insert(&self.db, s.id, &stored).await?;
         let event = Event::Reported {
             status,
             outcome: Outcome {
@@ -87,6 +85,6 @@ impl Kyc {
                 reason_code: details.reason_code,
             },
         };
-        self.apply(s.id, &event, cause).await
+        self.apply_with_result(s.id, &event, cause, &stored).await
     }
 }

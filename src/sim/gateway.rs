@@ -14,11 +14,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::ConfirmRepeat;
 use super::envelope::{Code, GtfError, success};
 use super::state::{ConfirmError, Confirmed, Principal, Submission, UserKey};
 use super::storage::presigned_url;
 use super::{Sim, header, views};
-use crate::config::ConfirmRepeat;
 
 const SUBMISSION_TYPES: [&str; 5] = [
     "KTP_SCAN",

@@ -2,7 +2,8 @@
 //! gateway and object storage on one address, plus the callback sender.
 //! It follows gtf-api.md, not the client's convenience.
 
-mod callback;
+mod callback_sender;
+mod config;
 mod envelope;
 mod gateway;
 mod outcome;
@@ -26,10 +27,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use self::config::{ConfirmRepeat, SimConfig};
 use self::envelope::{Code, GtfError};
 use self::signer::Signer;
 use self::state::{Store, Submission};
-use crate::config::SimConfig;
 
 /// Everything the handlers share.
 struct Sim {
@@ -40,7 +41,7 @@ struct Sim {
     /// The configured pass-key under `signer`, compared in constant time.
     pass_key_tag: Vec<u8>,
     store: Store,
-    callbacks: Option<Arc<callback::Sender>>,
+    callbacks: Option<Arc<callback_sender::Sender>>,
     shutdown: CancellationToken,
 }
 
@@ -58,7 +59,7 @@ impl Sim {
                     .map(|credential| credential.header())
                     .transpose()
                     .map_err(|problem| io::Error::new(io::ErrorKind::InvalidInput, problem))?;
-                let sender = callback::Sender::new(
+                let sender = callback_sender::Sender::new(
                     url.clone(),
                     auth,
                     config.callback_attempts,

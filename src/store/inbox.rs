@@ -1,8 +1,8 @@
 //! The callback inbox: GTF's callbacks, stored before they are acknowledged
-//! and verified with GTF afterwards (partner-api.md §3).
+//! and verified with GTF afterwards.
 
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::PgExecutor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -12,7 +12,7 @@ pub enum Stored {
 }
 
 pub async fn insert(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     gtf_submission_id: &str,
     status: &str,
     result: Option<&str>,
@@ -47,7 +47,11 @@ pub struct Pending {
 
 /// Claims up to `limit` pending callbacks for `lease_secs`; another replica
 /// skips them until then.
-pub async fn claim(db: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<Pending>, sqlx::Error> {
+pub async fn claim(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    lease_secs: f64,
+) -> Result<Vec<Pending>, sqlx::Error> {
     sqlx::query_as!(
         Pending,
         r#"UPDATE callback_inbox SET locked_until = now() + make_interval(secs => $2)
@@ -67,7 +71,7 @@ pub async fn claim(db: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<Pendi
     .await
 }
 
-pub async fn finish(db: &PgPool, id: i64, outcome: &str) -> Result<(), sqlx::Error> {
+pub async fn finish(db: impl PgExecutor<'_>, id: i64, outcome: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE callback_inbox
            SET processed_at = now(), outcome = $2, attempts = attempts + 1, locked_until = NULL
@@ -81,7 +85,7 @@ pub async fn finish(db: &PgPool, id: i64, outcome: &str) -> Result<(), sqlx::Err
 }
 
 pub async fn retry_later(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     id: i64,
     delay_secs: f64,
     outcome: &str,
@@ -102,7 +106,7 @@ pub async fn retry_later(
 
 /// Deletes verified callbacks received more than `age_secs` ago, a batch at
 /// a time; returns how many. Pending ones are kept whatever their age.
-pub async fn purge_older_than(db: &PgPool, age_secs: f64) -> Result<u64, sqlx::Error> {
+pub async fn purge_older_than(db: impl PgExecutor<'_>, age_secs: f64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"DELETE FROM callback_inbox
            WHERE id IN (

@@ -1,6 +1,6 @@
 //! GTF's result details, sealed at rest.
 
-use sqlx::PgPool;
+use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -23,9 +23,12 @@ pub struct ReadResult {
 }
 
 /// Stores the result once; a second fetch of the same result changes
-/// nothing. The reconciler has nothing more to do for the submission.
-pub async fn insert(db: &PgPool, submission_id: Uuid, r: &StoredResult) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
+/// nothing.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    submission_id: Uuid,
+    r: &StoredResult,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"INSERT INTO submission_results
              (submission_id, status, result, reason_code, processed_at, key_id, nonce, ciphertext)
@@ -40,18 +43,15 @@ pub async fn insert(db: &PgPool, submission_id: Uuid, r: &StoredResult) -> Resul
         r.sealed.nonce,
         r.sealed.ciphertext,
     )
-    .execute(&mut *tx)
+    .execute(db)
     .await?;
-    sqlx::query!(
-        "UPDATE submissions SET next_check_at = NULL WHERE id = $1",
-        submission_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    Ok(())
 }
 
-pub async fn find(db: &PgPool, submission_id: Uuid) -> Result<Option<ReadResult>, sqlx::Error> {
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    submission_id: Uuid,
+) -> Result<Option<ReadResult>, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT processed_at, key_id, nonce, ciphertext
            FROM submission_results WHERE submission_id = $1"#,
@@ -74,7 +74,7 @@ pub async fn find(db: &PgPool, submission_id: Uuid) -> Result<Option<ReadResult>
 
 /// Drops the sealed details of results stored more than `age_secs` ago,
 /// a batch at a time; returns how many.
-pub async fn purge_older_than(db: &PgPool, age_secs: f64) -> Result<u64, sqlx::Error> {
+pub async fn purge_older_than(db: impl PgExecutor<'_>, age_secs: f64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE submission_results
            SET key_id = NULL, nonce = NULL, ciphertext = NULL, purged_at = now()

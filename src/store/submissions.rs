@@ -1,44 +1,19 @@
-//! Submissions and their history.
+//! Submissions and their history: plain queries, no decisions. What a
+//! change means (the state, the schedule) is decided by the caller.
 
 use serde_json::Value;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::corrupt;
 use crate::domain::{
-    Event, GtfResult, GtfStatus, Outcome, PartnerUserId, State, Status, Submission,
+    Cause, GtfResult, GtfStatus, Outcome, PartnerUserId, State, Status, Submission,
 };
 
 /// The PostgreSQL channel on which every change of a submission is
 /// announced, with its id as the payload.
 pub const CHANGES_CHANNEL: &str = "submission_changed";
-
-/// What caused a state change, recorded in the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    Created,
-    Confirm,
-    Refresh,
-    Callback,
-    Reconciler,
-    Expiry,
-    ResultFetch,
-}
-
-impl Cause {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Confirm => "confirm",
-            Self::Refresh => "refresh",
-            Self::Callback => "callback",
-            Self::Reconciler => "reconciler",
-            Self::Expiry => "expiry",
-            Self::ResultFetch => "result_fetch",
-        }
-    }
-}
 
 struct Row {
     id: Uuid,
@@ -56,15 +31,8 @@ struct Row {
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     completed_at: Option<OffsetDateTime>,
+    /// How many looks the reconciler has had; read when it claims the row.
     check_attempts: i32,
-    // Part of `SELECT *`; only SQL reads these (the refresh limit and the
-    // reconciler's schedule).
-    #[allow(dead_code)]
-    refreshed_at: Option<OffsetDateTime>,
-    #[allow(dead_code)]
-    next_check_at: Option<OffsetDateTime>,
-    #[allow(dead_code)]
-    check_lease_until: Option<OffsetDateTime>,
 }
 
 impl TryFrom<Row> for Submission {
@@ -138,7 +106,10 @@ pub async fn find_owned(
 ) -> Result<Option<Submission>, sqlx::Error> {
     sqlx::query_as!(
         Row,
-        "SELECT * FROM submissions WHERE id = $1 AND owner_id = $2",
+        r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                  status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                  created_at, updated_at, completed_at, check_attempts
+           FROM submissions WHERE id = $1 AND owner_id = $2"#,
         id,
         owner.as_str()
     )
@@ -151,7 +122,7 @@ pub async fn find_owned(
 /// A page of `owner`'s submissions, newest first, strictly after `after`
 /// (the `(created_at, id)` of the last one already seen).
 pub async fn list_owned(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     owner: &PartnerUserId,
     after: Option<(OffsetDateTime, Uuid)>,
     limit: i64,
@@ -159,7 +130,10 @@ pub async fn list_owned(
     let (after_at, after_id) = after.unzip();
     sqlx::query_as!(
         Row,
-        r#"SELECT * FROM submissions
+        r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                  status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                  created_at, updated_at, completed_at, check_attempts
+           FROM submissions
            WHERE owner_id = $1
              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
            ORDER BY created_at DESC, id DESC
@@ -176,101 +150,119 @@ pub async fn list_owned(
     .collect()
 }
 
-/// Applies `event` through the status machine, under a row lock, and
-/// records any change in the history. Returns the submission as it now is
-/// and whether it changed; `None` if there is no such submission.
-pub async fn apply(
-    db: &PgPool,
-    id: Uuid,
-    event: &Event,
-    cause: Cause,
-    schedule: Schedule,
-) -> Result<Option<(Submission, bool)>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let Some(row) = sqlx::query_as!(
+/// Locks the submission for the rest of the transaction.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Submission>, sqlx::Error> {
+    sqlx::query_as!(
         Row,
-        "SELECT * FROM submissions WHERE id = $1 FOR UPDATE",
+        r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                  status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                  created_at, updated_at, completed_at, check_attempts
+           FROM submissions WHERE id = $1 FOR UPDATE"#,
         id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(conn)
     .await?
-    else {
-        return Ok(None);
-    };
-    let current = Submission::try_from(row)?;
-    let reported = match event {
-        Event::Reported { status, .. } => Some(status),
-        _ => None,
-    };
-    let Some(next) = current.state.apply(event) else {
-        if reported.is_some() && reported != current.gtf_status.as_ref() {
-            // Not a state change, but GTF's latest word is worth keeping.
-            sqlx::query!(
-                "UPDATE submissions SET gtf_status = $2 WHERE id = $1",
-                id,
-                reported.map(GtfStatus::as_str)
-            )
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        }
-        return Ok(Some((current, false)));
-    };
-    let next_check_secs = match next.status {
-        Status::Processing => Some(schedule.reconcile_after_secs),
-        Status::Completed | Status::Failed => Some(schedule.result_fetch_after_secs),
-        Status::AwaitingUpload | Status::Expired => None,
-    };
-    let row = sqlx::query_as!(
+    .map(Submission::try_from)
+    .transpose()
+}
+
+/// Keeps GTF's latest word when it changes nothing else.
+pub async fn set_gtf_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    gtf_status: &GtfStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE submissions SET gtf_status = $2 WHERE id = $1",
+        id,
+        gtf_status.as_str()
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes a new state, with GTF's latest word when there is one, and when
+/// the reconciler is to look next (`None`: never); returns the row.
+pub async fn update_state(
+    conn: &mut PgConnection,
+    id: Uuid,
+    state: &State,
+    gtf_status: Option<&GtfStatus>,
+    next_check_secs: Option<f64>,
+) -> Result<Submission, sqlx::Error> {
+    sqlx::query_as!(
         Row,
         r#"UPDATE submissions
            SET status = $2, result = $3, reason_code = $4,
                gtf_status = COALESCE($5, gtf_status),
                updated_at = now(),
                completed_at = CASE WHEN $6 THEN COALESCE(completed_at, now()) ELSE completed_at END,
-               next_check_at = CASE WHEN $8 THEN now() + make_interval(secs => $7)
-                                    ELSE next_check_at END,
-               check_attempts = CASE WHEN $8 THEN 0 ELSE check_attempts END
+               next_check_at = now() + make_interval(secs => $7),
+               check_attempts = 0
            WHERE id = $1
-           RETURNING *"#,
+           RETURNING id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                     status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                     created_at, updated_at, completed_at, check_attempts"#,
         id,
-        next.status.as_str(),
-        next.outcome.result.as_ref().map(GtfResult::as_str),
-        next.outcome.reason_code,
-        reported.map(GtfStatus::as_str),
-        next.status.is_final(),
+        state.status.as_str(),
+        state.outcome.result.as_ref().map(GtfResult::as_str),
+        state.outcome.reason_code,
+        gtf_status.map(GtfStatus::as_str),
+        state.status.is_final(),
         next_check_secs,
-        next.status != current.state.status,
     )
-    .fetch_one(&mut *tx)
-    .await?;
-    record(&mut *tx, id, current.state.status, &next, cause, reported).await?;
-    // Delivered on commit, to every replica's event stream.
-    sqlx::query!("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Some((Submission::try_from(row)?, true)))
+    .fetch_one(conn)
+    .await
+    .and_then(Submission::try_from)
 }
 
-/// When the reconciler should look at a submission after it changes.
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule {
-    /// A PROCESSING submission with no final word after this long is polled.
-    pub reconcile_after_secs: f64,
-    /// A final submission's result is fetched inline; the reconciler only
-    /// steps in if that has not happened after this long.
-    pub result_fetch_after_secs: f64,
+/// Appends a transition to the history.
+pub async fn record_history(
+    conn: &mut PgConnection,
+    id: Uuid,
+    from: Status,
+    to: &State,
+    cause: Cause,
+    gtf_status: Option<&GtfStatus>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO submission_history
+             (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        id,
+        from.as_str(),
+        to.status.as_str(),
+        cause.as_str(),
+        gtf_status.map(GtfStatus::as_str),
+        to.outcome.result.as_ref().map(GtfResult::as_str),
+        to.outcome.reason_code,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Announces a change on [`CHANGES_CHANNEL`], delivered to every replica
+/// when the transaction commits.
+pub async fn notify_changed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The submission whose GTF id this is.
 pub async fn find_by_gtf_id(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     gtf_submission_id: &str,
 ) -> Result<Option<Submission>, sqlx::Error> {
     sqlx::query_as!(
         Row,
-        "SELECT * FROM submissions WHERE gtf_submission_id = $1",
+        r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                  status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                  created_at, updated_at, completed_at, check_attempts
+           FROM submissions WHERE gtf_submission_id = $1"#,
         gtf_submission_id
     )
     .fetch_optional(db)
@@ -283,7 +275,7 @@ pub async fn find_by_gtf_id(
 /// `lease_secs`: other replicas skip them meanwhile. Returns each with how
 /// many looks it has had.
 pub async fn claim_due(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     limit: i64,
     lease_secs: f64,
 ) -> Result<Vec<(Submission, i32)>, sqlx::Error> {
@@ -297,7 +289,9 @@ pub async fn claim_due(
                ORDER BY next_check_at
                LIMIT $1
                FOR UPDATE SKIP LOCKED)
-           RETURNING *"#,
+           RETURNING id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                     status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                     created_at, updated_at, completed_at, check_attempts"#,
         limit,
         lease_secs
     )
@@ -311,25 +305,23 @@ pub async fn claim_due(
     .collect()
 }
 
-/// Releases a claimed submission: looked at again after `delay_secs` if
-/// there is still something to do (a PROCESSING status, or a final one
-/// without its result), else never.
-pub async fn release_check(db: &PgPool, id: Uuid, delay_secs: f64) -> Result<(), sqlx::Error> {
+/// Releases a claimed submission after a look, counting it: looked at
+/// again after `next_check_secs`, or never (`None`).
+pub async fn release_check(
+    conn: &mut PgConnection,
+    id: Uuid,
+    next_check_secs: Option<f64>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE submissions s
+        r#"UPDATE submissions
            SET check_attempts = check_attempts + 1,
                check_lease_until = NULL,
-               next_check_at = CASE
-                   WHEN s.status = 'PROCESSING'
-                     OR (s.status IN ('COMPLETED', 'FAILED')
-                         AND NOT EXISTS (SELECT 1 FROM submission_results r WHERE r.submission_id = s.id))
-                   THEN now() + make_interval(secs => $2)
-               END
+               next_check_at = now() + make_interval(secs => $2)
            WHERE id = $1"#,
         id,
-        delay_secs
+        next_check_secs
     )
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -337,7 +329,7 @@ pub async fn release_check(db: &PgPool, id: Uuid, delay_secs: f64) -> Result<(),
 /// AWAITING_UPLOAD submissions whose upload URLs lapsed more than
 /// `grace_secs` ago.
 pub async fn lapsed_uploads(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     grace_secs: f64,
     limit: i64,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
@@ -357,7 +349,7 @@ pub async fn lapsed_uploads(
 /// Claims the right to ask GTF on a client's behalf, at most once per
 /// `min_interval` per submission, whichever replica asks.
 pub async fn claim_refresh(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     id: Uuid,
     min_interval_secs: f64,
 ) -> Result<bool, sqlx::Error> {
@@ -372,49 +364,4 @@ pub async fn claim_refresh(
     .fetch_optional(db)
     .await?;
     Ok(claimed.is_some())
-}
-
-/// One entry of a submission's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub cause: String,
-    pub recorded_at: OffsetDateTime,
-}
-
-pub async fn history(db: &PgPool, id: Uuid) -> Result<Vec<HistoryEntry>, sqlx::Error> {
-    sqlx::query_as!(
-        HistoryEntry,
-        r#"SELECT from_status, to_status, cause, recorded_at
-           FROM submission_history WHERE submission_id = $1 ORDER BY id"#,
-        id
-    )
-    .fetch_all(db)
-    .await
-}
-
-async fn record(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    from: Status,
-    to: &State,
-    cause: Cause,
-    gtf_status: Option<&GtfStatus>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"INSERT INTO submission_history
-             (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
-        id,
-        from.as_str(),
-        to.status.as_str(),
-        cause.as_str(),
-        gtf_status.map(GtfStatus::as_str),
-        to.outcome.result.as_ref().map(GtfResult::as_str),
-        to.outcome.reason_code,
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use gtf_bff::callback::credential::CallbackCredential;
-use gtf_bff::callback::guard::{CallbackGuard, parse_networks};
-use gtf_bff::config::SimConfig;
+use gtf_bff::callback_auth::CallbackCredential;
+use gtf_bff::config::{CallbackConfig, parse_networks};
+use gtf_bff::sim::SimConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -71,14 +71,14 @@ async fn history(app: &TestApp, id: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn only_an_accepted_credential_gets_in() {
     let app = spawn_app_with(sim_config(), |c| {
-        c.callback = CallbackGuard::new(
-            vec![
+        c.callback = CallbackConfig {
+            credentials: vec![
                 CallbackCredential::parse("bearer:new-secret").unwrap(),
                 CallbackCredential::parse("header:X-Gtf-Key:old-key").unwrap(),
             ],
-            vec![],
-            vec![],
-        );
+            allowed_ips: vec![],
+            trusted_proxies: vec![],
+        };
     })
     .await;
     let payload = body("unknown-1", "COMPLETED", Some("VALID"));
@@ -116,12 +116,11 @@ async fn only_an_accepted_credential_gets_in() {
 
 #[tokio::test]
 async fn the_source_address_is_checked_through_trusted_proxies_only() {
-    let guard = |trusted: &[&str]| {
-        CallbackGuard::new(
-            vec![CallbackCredential::parse(CALLBACK_AUTH).unwrap()],
-            parse_networks(&["203.0.113.0/24".to_owned()]).unwrap(),
-            parse_networks(&trusted.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap(),
-        )
+    let guard = |trusted: &[&str]| CallbackConfig {
+        credentials: vec![CallbackCredential::parse(CALLBACK_AUTH).unwrap()],
+        allowed_ips: parse_networks(&["203.0.113.0/24".to_owned()]).unwrap(),
+        trusted_proxies: parse_networks(&trusted.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap(),
     };
     let direct = spawn_app_with(sim_config(), |c| c.callback = guard(&[])).await;
     let payload = body("x", "COMPLETED", Some("VALID"));

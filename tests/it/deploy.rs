@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
-use gtf_bff::config::{Env, ServiceConfig, SimConfig};
+use gtf_bff::config::{Env, ServiceConfig};
+use gtf_bff::sim::SimConfig;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;

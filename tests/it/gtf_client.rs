@@ -21,7 +21,7 @@ use crate::support::{
 #[tokio::test]
 async fn a_whole_flow_against_the_simulator() {
     // Processing takes long enough to see IN_PROGRESS even on a busy machine.
-    let sim = start_sim(gtf_bff::config::SimConfig {
+    let sim = start_sim(gtf_bff::sim::SimConfig {
         processing: Duration::from_secs(1),
         ..sim_config()
     })
@@ -133,7 +133,7 @@ async fn invalid_and_error_outcomes_come_through() {
 
 #[tokio::test]
 async fn every_document_of_a_two_document_profile_is_passed_on() {
-    let sim = start_sim(gtf_bff::config::SimConfig {
+    let sim = start_sim(gtf_bff::sim::SimConfig {
         documents: vec!["KTP_FRONT".into(), "KTP_BACK".into()],
         ..sim_config()
     })
@@ -177,7 +177,7 @@ async fn every_document_of_a_two_document_profile_is_passed_on() {
 
 #[tokio::test]
 async fn storage_refuses_tampered_and_expired_urls() {
-    let sim = start_sim(gtf_bff::config::SimConfig {
+    let sim = start_sim(gtf_bff::sim::SimConfig {
         upload_ttl: Duration::from_secs(1),
         ..sim_config()
     })
@@ -274,7 +274,7 @@ async fn a_thousand_concurrent_first_calls_cause_one_mint() {
 #[tokio::test]
 async fn an_expiring_token_is_replaced_before_it_expires() {
     // 2 s tokens are used for 1 s (never more than half the lifetime).
-    let sim = start_sim(gtf_bff::config::SimConfig {
+    let sim = start_sim(gtf_bff::sim::SimConfig {
         token_ttl: Duration::from_secs(2),
         ..sim_config()
     })

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use gtf_bff::config::{Env, ServiceConfig, SimConfig, TokenIssuerConfig};
+use gtf_bff::config::{Env, ServiceConfig, TokenIssuerConfig};
+use gtf_bff::sim::SimConfig;
 use gtf_bff::telemetry::{self, LogFormat};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gtf_bff::config::SimConfig;
+use gtf_bff::sim::SimConfig;
 use reqwest::StatusCode;
 
 use crate::support::app::{TestApp, spawn_app_with};

@@ -151,7 +151,7 @@ async fn invalid_and_error_outcomes_reach_the_user() {
 #[tokio::test]
 async fn a_two_document_profile_needs_both_uploads() {
     let app = crate::support::app::spawn_app_with(
-        gtf_bff::config::SimConfig {
+        gtf_bff::sim::SimConfig {
             documents: vec!["KTP_FRONT".into(), "KTP_BACK".into()],
             ..crate::support::sim_config()
         },

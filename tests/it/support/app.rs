@@ -9,11 +9,11 @@ use axum::response::Response;
 use base64::Engine;
 use futures::future::BoxFuture;
 use gtf_bff::app::App;
-use gtf_bff::callback::credential::CallbackCredential;
-use gtf_bff::callback::guard::CallbackGuard;
+use gtf_bff::callback_auth::CallbackCredential;
 use gtf_bff::config::{
-    AuthConfig, JwtKeyConfig, ReconcilerConfig, ServiceConfig, SimConfig, TokenIssuerConfig,
+    AuthConfig, CallbackConfig, JwtKeyConfig, ReconcilerConfig, ServiceConfig, TokenIssuerConfig,
 };
+use gtf_bff::sim::SimConfig;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
@@ -62,11 +62,11 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         auth,
         data_key: SecretString::from(data_key()),
         previous_data_keys: vec![],
-        callback: CallbackGuard::new(
-            vec![CallbackCredential::parse(CALLBACK_AUTH).unwrap()],
-            vec![],
-            vec![],
-        ),
+        callback: CallbackConfig {
+            credentials: vec![CallbackCredential::parse(CALLBACK_AUTH).unwrap()],
+            allowed_ips: vec![],
+            trusted_proxies: vec![],
+        },
         reconcile_after: Duration::from_secs(600),
         reconciler: ReconcilerConfig {
             interval: Duration::from_millis(200),
@@ -177,7 +177,7 @@ async fn launch(
     let app = App::build(&config, fast_retries(), stop.clone())
         .await
         .expect("the app builds");
-    let pool = app.state.kyc.db().clone();
+    let pool = app.state.db.clone();
     let addr = listener.local_addr().unwrap();
     let serving = tokio::spawn(app.serve(listener));
     TestApp {

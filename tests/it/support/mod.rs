@@ -9,10 +9,10 @@ pub mod tcp_proxy;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use gtf_bff::config::{BaseUrl, ConfirmRepeat, GtfConfig, SimConfig};
+use gtf_bff::config::{BaseUrl, GtfConfig};
 use gtf_bff::domain::PartnerUserId;
 use gtf_bff::gtf::{ClientOptions, GtfClient, RetryPolicy, Session};
-use gtf_bff::sim::SimHandle;
+use gtf_bff::sim::{ConfirmRepeat, SimConfig, SimHandle};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 

@@ -1,6 +1,6 @@
 //! Who may deliver callbacks: GTF does not sign them, so the credential the
 //! partner registered with GTF, and optionally GTF's source addresses, are
-//! all that tell a callback from a forgery (partner-api.md §3).
+//! all that tell a callback from a forgery.
 
 use std::net::IpAddr;
 
@@ -8,7 +8,8 @@ use http::HeaderMap;
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 
-use super::credential::CallbackCredential;
+use crate::callback_auth::CallbackCredential;
+use crate::config::CallbackConfig;
 
 #[derive(Debug, Clone)]
 pub struct CallbackGuard {
@@ -21,15 +22,11 @@ pub struct CallbackGuard {
 }
 
 impl CallbackGuard {
-    pub fn new(
-        credentials: Vec<CallbackCredential>,
-        allowed: Vec<IpNet>,
-        trusted_proxies: Vec<IpNet>,
-    ) -> Self {
+    pub fn new(config: &CallbackConfig) -> Self {
         Self {
-            credentials,
-            allowed,
-            trusted_proxies,
+            credentials: config.credentials.clone(),
+            allowed: config.allowed_ips.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
         }
     }
 
@@ -82,33 +79,23 @@ impl CallbackGuard {
     }
 }
 
-/// Parses a comma-separated list of CIDRs (a bare address counts as /32 or /128).
-pub fn parse_networks(raw: &[String]) -> Result<Vec<IpNet>, String> {
-    raw.iter()
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{item:?} is not an address or CIDR"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use http::HeaderValue;
 
     use super::*;
+    use crate::config::parse_networks;
 
     fn guard(creds: &[&str], allowed: &[&str], trusted: &[&str]) -> CallbackGuard {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        CallbackGuard::new(
-            creds
+        CallbackGuard::new(&CallbackConfig {
+            credentials: creds
                 .iter()
                 .map(|c| CallbackCredential::parse(c).unwrap())
                 .collect(),
-            parse_networks(&owned(allowed)).unwrap(),
-            parse_networks(&owned(trusted)).unwrap(),
-        )
+            allowed_ips: parse_networks(&owned(allowed)).unwrap(),
+            trusted_proxies: parse_networks(&owned(trusted)).unwrap(),
+        })
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

@@ -1,18 +1,27 @@
-//! Reading, confirming and refreshing submissions.
+//! Reading, listing, confirming and refreshing submissions.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Kyc, KycError, session};
-use crate::domain::{Event, Outcome, PartnerUserId, Status, Submission};
-use crate::store::submissions::{self, Cause};
+use crate::crypto::DataKeys;
+use crate::domain::{Cause, Event, Outcome, PartnerUserId, Status, Submission};
+use crate::store::submissions;
 
 /// `?refresh=true` asks GTF at most this often per submission.
 const REFRESH_INTERVAL_SECS: f64 = 5.0;
 
-/// GTF's causes that the flow answers specially (gtf-api.md §8).
+/// GTF's causes that the flow answers specially.
 const STATE_CONFLICT: &str = "SUBMISSION_STATE_CONFLICT";
 const INVALID_UPLOAD_ARTIFACT: &str = "INVALID_UPLOAD_ARTIFACT";
+
+/// One page of a listing, newest first.
+#[derive(Debug)]
+pub struct Page {
+    pub items: Vec<Submission>,
+    /// Opaque; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
 
 impl Kyc {
     pub async fn get(
@@ -22,10 +31,8 @@ impl Kyc {
         refresh: bool,
     ) -> Result<Submission, KycError> {
         let s = self.owned(owner, id).await?;
-        let worth_asking = matches!(s.state.status, Status::AwaitingUpload | Status::Processing)
-            || (s.state.status.is_final() && !s.state.outcome.is_known());
         if refresh
-            && worth_asking
+            && !s.state.is_settled()
             && submissions::claim_refresh(&self.db, id, REFRESH_INTERVAL_SECS).await?
         {
             return self.sync(&s, Cause::Refresh).await;
@@ -33,13 +40,27 @@ impl Kyc {
         Ok(s)
     }
 
+    /// `owner`'s submissions after `cursor` (a previous page's
+    /// `next_cursor`), at most `limit`.
     pub async fn list(
         &self,
         owner: &PartnerUserId,
-        after: Option<(OffsetDateTime, Uuid)>,
-        limit: i64,
-    ) -> Result<Vec<Submission>, KycError> {
-        Ok(submissions::list_owned(&self.db, owner, after, limit).await?)
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, KycError> {
+        let after = cursor.map(|c| decode_cursor(&self.keys, c)).transpose()?;
+        // One more than asked tells whether there is a next page.
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+        let mut items = submissions::list_owned(&self.db, owner, after, fetch).await?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items
+                .last()
+                .map(|s| encode_cursor(&self.keys, s.created_at, s.id))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
     }
 
     /// Tells GTF the upload is done. Idempotent: a submission already past
@@ -81,7 +102,7 @@ impl Kyc {
     /// COMPLETED without its result unless the details cannot be had). The
     /// one path by which GTF's word reaches a submission: refresh, callbacks
     /// and the reconciler all come here.
-    pub async fn sync(&self, s: &Submission, cause: Cause) -> Result<Submission, KycError> {
+    pub(crate) async fn sync(&self, s: &Submission, cause: Cause) -> Result<Submission, KycError> {
         let report = self
             .gtf
             .status(&s.owner, &session(s), &s.gtf_submission_id)
@@ -112,19 +133,23 @@ impl Kyc {
             .await?
             .ok_or(KycError::NotFound)
     }
+}
 
-    pub(crate) async fn apply(
-        &self,
-        id: Uuid,
-        event: &Event,
-        cause: Cause,
-    ) -> Result<Submission, KycError> {
-        let (s, changed) = submissions::apply(&self.db, id, event, cause, self.schedule)
-            .await?
-            .ok_or(KycError::NotFound)?;
-        if changed {
-            tracing::info!(submission = %id, status = s.state.status.as_str(), cause = cause.as_str(), "submission changed");
-        }
-        Ok(s)
-    }
+/// Cursors carry the last item's `(created_at, id)`, signed so that a
+/// client cannot forge one.
+fn encode_cursor(keys: &DataKeys, created_at: OffsetDateTime, id: Uuid) -> String {
+    keys.sign_token(format!("v1:{}:{id}", created_at.unix_timestamp_nanos() / 1000).as_bytes())
+}
+
+fn decode_cursor(keys: &DataKeys, cursor: &str) -> Result<(OffsetDateTime, Uuid), KycError> {
+    let payload = keys.verify_token(cursor).ok_or(KycError::InvalidCursor)?;
+    let text = String::from_utf8(payload).map_err(|_| KycError::InvalidCursor)?;
+    let mut parts = text.splitn(3, ':');
+    let (Some("v1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(KycError::InvalidCursor);
+    };
+    let micros: i128 = micros.parse().map_err(|_| KycError::InvalidCursor)?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000)
+        .map_err(|_| KycError::InvalidCursor)?;
+    Ok((at, id.parse().map_err(|_| KycError::InvalidCursor)?))
 }

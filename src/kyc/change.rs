@@ -1,0 +1,73 @@
+//! The one place a submission changes: lock the row, run the status
+//! machine, write the new state with the reconciler's next look, record the
+//! history, and announce it, all in one transaction. What every later
+//! addition to a change (an event for the partner's systems, an audit
+//! entry) is written beside.
+
+use uuid::Uuid;
+
+use super::{Kyc, KycError};
+use crate::domain::{Cause, Event, Submission};
+use crate::store::results::{self, StoredResult};
+use crate::store::submissions;
+
+impl Kyc {
+    /// Applies `event` to the submission; returns it as it now is.
+    pub(crate) async fn apply(
+        &self,
+        id: Uuid,
+        event: &Event,
+        cause: Cause,
+    ) -> Result<Submission, KycError> {
+        self.change(id, event, cause, None).await
+    }
+
+    /// Like [`Self::apply`], storing GTF's result details in the same
+    /// transaction, so the outcome and the details that carry it land
+    /// together or not at all.
+    pub(crate) async fn apply_with_result(
+        &self,
+        id: Uuid,
+        event: &Event,
+        cause: Cause,
+        result: &StoredResult,
+    ) -> Result<Submission, KycError> {
+        self.change(id, event, cause, Some(result)).await
+    }
+
+    async fn change(
+        &self,
+        id: Uuid,
+        event: &Event,
+        cause: Cause,
+        result: Option<&StoredResult>,
+    ) -> Result<Submission, KycError> {
+        let mut tx = self.db.begin().await?;
+        let current = submissions::lock(&mut tx, id)
+            .await?
+            .ok_or(KycError::NotFound)?;
+        if let Some(result) = result {
+            results::insert(&mut *tx, id, result).await?;
+        }
+        let reported = match event {
+            Event::Reported { status, .. } => Some(status),
+            _ => None,
+        };
+        let Some(next) = current.state.apply(event) else {
+            if let Some(status) = reported.filter(|s| Some(*s) != current.gtf_status.as_ref()) {
+                // Not a state change, but GTF's latest word is worth keeping.
+                submissions::set_gtf_status(&mut tx, id, status).await?;
+            }
+            tx.commit().await?;
+            return Ok(current);
+        };
+        let next_check = self.pacing.first_look(&next).map(|d| d.as_secs_f64());
+        let changed = submissions::update_state(&mut tx, id, &next, reported, next_check).await?;
+        submissions::record_history(&mut tx, id, current.state.status, &next, cause, reported)
+            .await?;
+        submissions::notify_changed(&mut tx, id).await?;
+        tx.commit().await?;
+        tracing::info!(submission = %id, status = next.status.as_str(), cause = cause.as_str(), "submission changed");
+        Ok(changed)
+    }
+}

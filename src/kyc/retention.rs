@@ -1,0 +1,44 @@
+//! Retention: result details and verified callback bodies are purged once
+//! older than `RETENTION_DAYS`; what proves a verification happened stays.
+
+use std::time::Duration;
+
+use super::Kyc;
+use crate::store::{inbox, results};
+
+/// What one purge removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub details: u64,
+    pub callbacks: u64,
+}
+
+impl Purged {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Kyc {
+    /// Purges everything past `retention`, a batch at a time.
+    pub async fn purge(&self, retention: Duration) -> Result<Purged, sqlx::Error> {
+        let age = retention.as_secs_f64();
+        Ok(Purged {
+            details: in_batches(|| results::purge_older_than(&self.db, age)).await?,
+            callbacks: in_batches(|| inbox::purge_older_than(&self.db, age)).await?,
+        })
+    }
+}
+
+/// Runs `batch` until it finds nothing more to do; returns the total.
+async fn in_batches<F: Future<Output = Result<u64, sqlx::Error>>>(
+    batch: impl Fn() -> F,
+) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        match batch().await? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+    }
+}
