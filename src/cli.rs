@@ -1,4 +1,4 @@
-//! The `gtf-bff` command line (partner-api.md §6).
+//! The `gtf-bff` command line.
 
 use clap::{Parser, Subcommand};
 

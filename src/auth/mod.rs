@@ -1,4 +1,4 @@
-//! End-user JWTs (partner-api.md §2).
+//! End-user JWTs.
 
 pub mod issue;
 pub mod verify;

@@ -1,4 +1,4 @@
-//! Verifying end users' JWTs (partner-api.md §2). The algorithm family is
+//! Verifying end users' JWTs. The algorithm family is
 //! pinned by the configuration and never taken from the token, so `alg:
 //! none` and HS/RS confusion are refused.
 

@@ -1,9 +1,9 @@
-//! GTF's words for a submission's progress (gtf-api.md §12), kept verbatim
+//! GTF's words for a submission's progress, kept verbatim
 //! when GTF uses one this code does not know.
 
 use serde::{Deserialize, Serialize};
 
-/// GTF's submission status (§12.2). Unknown values are kept.
+/// GTF's submission status. Unknown values are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum GtfStatus {
@@ -46,13 +46,13 @@ impl GtfStatus {
         }
     }
 
-    /// COMPLETED and ERROR end processing (§9, STATUS-POLL).
+    /// COMPLETED and ERROR end processing (GTF's status-polling guidance).
     pub fn is_final(&self) -> bool {
         matches!(self, Self::Completed | Self::Error)
     }
 }
 
-/// GTF's verification result (§12.3). Unknown values are kept.
+/// GTF's verification result. Unknown values are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum GtfResult {

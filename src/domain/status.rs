@@ -1,4 +1,4 @@
-//! The submission status machine (partner-api.md §2). Every path that changes
+//! The submission status machine. Every path that changes
 //! a submission (confirm, refresh, callback, reconciler, result fetch) goes
 //! through [`State::apply`], so the rules live here once: transitions only
 //! move forward, and a late or repeated event never moves a submission back.

@@ -1,4 +1,4 @@
-//! Typed calls to GTF (gtf-api.md §4, §6–§10) and the presigned upload (§7).
+//! Typed calls to GTF's token and API gateways, and the presigned upload.
 
 use std::fmt;
 use std::sync::Arc;
@@ -223,7 +223,7 @@ impl GtfClient {
         self.inner.config.timeout
     }
 
-    /// Get Presigned URLs (§6): starts a submission at GTF.
+    /// Get Presigned URLs: starts a submission at GTF.
     pub async fn presign(
         &self,
         user: &PartnerUserId,
@@ -256,7 +256,7 @@ impl GtfClient {
         })
     }
 
-    /// Confirm Upload (§8). Sent once: a caller that repeats it must be ready
+    /// Confirm Upload. Sent once: a caller that repeats it must be ready
     /// for `409 SUBMISSION_STATE_CONFLICT`, which means "already confirmed".
     pub async fn confirm(
         &self,
@@ -275,7 +275,7 @@ impl GtfClient {
         Ok(())
     }
 
-    /// Get Submission Status (§9).
+    /// Get Submission Status.
     pub async fn status(
         &self,
         user: &PartnerUserId,
@@ -295,7 +295,7 @@ impl GtfClient {
         })
     }
 
-    /// Get Submission Details (§10), by `x-submission-id` plus the session.
+    /// Get Submission Details, by `x-submission-id` plus the session.
     pub async fn details(
         &self,
         user: &PartnerUserId,
@@ -329,7 +329,7 @@ impl GtfClient {
         })
     }
 
-    /// PUTs a document to a presigned URL, exactly as GTF gave it (§7).
+    /// PUTs a document to a presigned URL, exactly as GTF gave it.
     pub async fn upload(&self, url: &str, content_type: &str, body: Bytes) -> Result<(), GtfError> {
         let url = Url::parse(url).map_err(|_| GtfError::MalformedResponse("upload URL".into()))?;
         self.send(Endpoint::Upload, || {
@@ -350,7 +350,7 @@ impl GtfClient {
         Ok(token)
     }
 
-    /// Get User Token (§4).
+    /// Get User Token.
     async fn mint(&self, user: &PartnerUserId) -> Result<UserToken, GtfError> {
         let minted = self.mint_once(user).await;
         metrics::token_mint(minted.as_ref().map_or_else(GtfError::kind, |_| "ok"));

@@ -1,5 +1,5 @@
 //! What can go wrong talking to GTF, in the few shapes callers branch on.
-//! Classified by HTTP status first, then by GTF's `cause` (gtf-api.md §13:
+//! Classified by HTTP status first, then by GTF's `cause` (GTF's error catalogue:
 //! `code` is not unique, so it is never the thing to branch on).
 
 use std::time::Duration;
@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::wire::ErrorEnvelope;
 
-/// GTF's cause for an exhausted submission quota (§6).
+/// GTF's cause for an exhausted submission quota (Get Presigned URLs).
 const QUOTA_EXCEEDED: &str = "SUBMISSION_QUOTA_EXCEEDED";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -17,7 +17,7 @@ use moka::ops::compute::Op;
 use super::error::GtfError;
 use crate::domain::PartnerUserId;
 
-/// Who a GTF user token is bound to (gtf-api.md §4, "Caching").
+/// Who a GTF user token is bound to (GTF's caching guidance for user tokens).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenKey {
     pub onboarding_partner: Arc<str>,

@@ -1,4 +1,4 @@
-//! GTF's JSON as it arrives (gtf-api.md §3): read leniently. Codes come as
+//! GTF's JSON as it arrives: read leniently. Codes come as
 //! strings or integers, numbers as strings, unknown fields and enum values are
 //! kept rather than rejected. Only this module knows these shapes.
 
@@ -36,7 +36,7 @@ pub(crate) struct ErrorItem {
     pub cause: Option<String>,
 }
 
-/// Get User Token (§4): snake_case, numbers as strings.
+/// Get User Token: snake_case, numbers as strings.
 #[derive(Deserialize)]
 pub(crate) struct TokenData {
     pub token: String,
@@ -57,7 +57,7 @@ impl fmt::Debug for TokenData {
     }
 }
 
-/// Get Presigned URLs (§6).
+/// Get Presigned URLs.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PresignData {
@@ -78,7 +78,7 @@ pub(crate) struct DocumentUpload {
     pub expiry_in_seconds: Option<i64>,
 }
 
-/// Get Submission Status (§9).
+/// Get Submission Status.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StatusData {
@@ -89,7 +89,7 @@ pub(crate) struct StatusData {
     pub error_message: Option<String>,
 }
 
-/// Get Submission Details (§10): the fields gtf-bff reads. The client keeps
+/// Get Submission Details: the fields gtf-bff reads. The client keeps
 /// the whole `data` object beside it, so nothing GTF sent is lost.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,4 +1,4 @@
-//! The JSON shapes of partner-api.md §2, built from domain types.
+//! The partner API's JSON shapes, built from domain types.
 
 use serde::Serialize;
 use serde_json::Value;

@@ -1,6 +1,6 @@
-//! The callback GTF pushes when a submission is final (gtf-api.md §11.1):
+//! The callback GTF pushes when a submission is final:
 //! the 4 documented fields, the partner's configured auth header, retried
-//! with exponential backoff until a 2xx (§11.3).
+//! with exponential backoff until a 2xx.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! GTF's JSON envelopes (gtf-api.md §3.1). Whether `code` is a string or an
+//! GTF's JSON envelopes. Whether `code` is a string or an
 //! integer depends on the endpoint's spec, so each error says which.
 
 use axum::Json;

@@ -1,5 +1,5 @@
-//! The API gateway: presign (gtf-api.md §6), confirm (§8) and status (§9)
-//! with string codes and the user token; details (§10) with integer codes
+//! The API gateway: presign, confirm and status
+//! with string codes and the user token; details with integer codes
 //! and either token.
 
 use std::sync::Arc;
@@ -214,7 +214,7 @@ pub async fn status(
 /// `GET /coe/v1/submissions`: by `x-submission-id`, else the newest
 /// submission of `x-partner-session-id`. A user token sees only its user's
 /// submissions, a partner token all. `x-partner-user-id` and its type may
-/// come along and are ignored (gtf-api.md §10).
+/// come along and are ignored (GTF's details API).
 pub async fn details(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,

@@ -1,6 +1,6 @@
-//! The GTF simulator (partner-api.md §6, "The simulator"): token gateway, API
+//! The GTF simulator: token gateway, API
 //! gateway and object storage on one address, plus the callback sender.
-//! It follows gtf-api.md, not the client's convenience.
+//! It follows GTF's documented API, not the client's convenience.
 
 mod callback_sender;
 mod config;

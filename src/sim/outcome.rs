@@ -1,5 +1,5 @@
 //! How a submission ends, chosen by the partner user id like a test card
-//! number (partner-api.md §6), and the fake KTP record of a valid one.
+//! number, and the fake KTP record of a valid one.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -122,7 +122,7 @@ fn pick<T: Copy>(items: &[T], byte: u8) -> T {
 }
 
 /// A plausible eKTP record, the same for every submission of one user.
-/// Assumed shape: the Esign `ktpData` of gtf-api.md §10 (a), since no CoE
+/// Assumed shape: the Esign `ktpData` of GTF's details documentation, since no CoE
 /// source shows a KTP_SCAN result.
 pub fn fake_ktp(partner_user_id: &str) -> Value {
     let h = Sha256::digest(partner_user_id.as_bytes());

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::outcome::{Scenario, Verdict};
 
-/// The user a token was minted for (gtf-api.md §4: the token carries the
+/// The user a token was minted for (GTF's user token: the token carries the
 /// user, later calls name none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserKey {
@@ -79,7 +79,7 @@ impl Submission {
         }
     }
 
-    /// `<submissionId>_<DOC>`, as in GTF's examples (gtf-api.md §7).
+    /// `<submissionId>_<DOC>`, as in GTF's examples.
     pub fn reference(&self, document: &str) -> String {
         format!("{}_{document}", self.id)
     }

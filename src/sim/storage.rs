@@ -1,4 +1,4 @@
-//! The object storage behind the presigned URLs (gtf-api.md §7), answering
+//! The object storage behind the presigned URLs, answering
 //! like S3: one signed, expiring URL per document, XML error bodies.
 
 use std::sync::Arc;

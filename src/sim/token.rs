@@ -1,5 +1,5 @@
-//! The token gateway: user tokens (gtf-api.md §4, integer codes) and partner
-//! tokens (§5, string codes).
+//! The token gateway: user tokens (integer codes) and partner
+//! tokens (string codes).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use super::state::{Principal, UserKey, later};
 use super::{Sim, header};
 
 const ENTITY: &str = "ONEKYC_TOKEN_SERVICE";
-/// "Token validity is typically 1 hour" (gtf-api.md §5).
+/// "Token validity is typically 1 hour" (GTF's partner token documentation).
 const PARTNER_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 /// The two specs give the same errors with differently typed codes.
@@ -84,7 +84,7 @@ fn check_credentials(sim: &Sim, headers: &HeaderMap, errors: &Errors) -> Result<
     }
 }
 
-/// GAP (gtf-api.md §4): GTF documents no error for missing user headers;
+/// GAP in GTF's user token documentation: GTF documents no error for missing user headers;
 /// these mirror the nearest documented analogues (1539, Esign causes).
 fn user_key(headers: &HeaderMap) -> Result<UserKey, GtfError> {
     let required = |name, cause| {
@@ -105,7 +105,7 @@ fn user_key(headers: &HeaderMap) -> Result<UserKey, GtfError> {
     })
 }
 
-/// Numbers travel as strings, snake_case field names (gtf-api.md §4).
+/// Numbers travel as strings, snake_case field names (GTF's user token).
 fn mint(sim: &Sim, principal: Principal, ttl: Duration) -> Response {
     let expires_at = later(OffsetDateTime::now_utc(), ttl);
     let token = sim.store.mint(principal, expires_at);

@@ -1,5 +1,5 @@
-//! The JSON a submission is shown as: by Get Submission Status (gtf-api.md
-//! §9) and by Get Submission Details (§10).
+//! The JSON a submission is shown as: by Get Submission Status and by Get Submission
+//! Details.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` bookkeeping (partner-api.md §2, create): per user, with
+//! `Idempotency-Key` bookkeeping for creates: per user, with
 //! a fingerprint of the request, kept for 24 hours.
 
 use sqlx::{PgPool, Postgres, Transaction};

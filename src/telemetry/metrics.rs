@@ -1,4 +1,4 @@
-//! Prometheus metrics (partner-api.md §5). Labels are bounded sets: route
+//! Prometheus metrics. Labels are bounded sets: route
 //! templates, endpoint names, outcomes; never user ids, tokens or paths with
 //! ids in them.
 

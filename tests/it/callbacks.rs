@@ -1,4 +1,4 @@
-//! `POST /coe/submissions-callback` (partner-api.md §3): who may call it,
+//! `POST /coe/submissions-callback`: who may call it,
 //! what it stores, and that a callback is only ever a hint.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Faults (issue 7): GTF and the database failing in every way they can,
+//! Faults: GTF and the database failing in every way they can,
 //! and the service keeping its promises: the documented status, nothing
 //! half-done, confirm never sent twice, and GTF's truth reached afterwards.
 

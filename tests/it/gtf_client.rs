@@ -595,7 +595,7 @@ async fn malformed_success_bodies_are_reported_as_such() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
-/// Every error body gtf-api.md documents, on the endpoint that documents it,
+/// Every error body GTF documents, on the endpoint that documents it,
 /// parsed into the error callers branch on.
 #[tokio::test]
 async fn every_documented_error_body_is_understood() {
@@ -606,7 +606,7 @@ async fn every_documented_error_body_is_understood() {
         cause: Some(cause.into()),
     };
     let cases: Vec<Case> = vec![
-        // §4 Get User Token: integer codes.
+        // Get User Token: integer codes.
         (
             TOKEN_PATH,
             400,
@@ -625,7 +625,7 @@ async fn every_documented_error_body_is_understood() {
             r#"{"success":false,"errors":[{"code":900,"cause":"GENERIC_SERVICE_ERROR"}]}"#,
             rejected(500, "900", "GENERIC_SERVICE_ERROR"),
         ),
-        // §6 Presign: string codes.
+        // Presign: string codes.
         (
             URLS_PATH,
             400,
@@ -650,7 +650,7 @@ async fn every_documented_error_body_is_understood() {
             r#"{"success":false,"errors":[{"code":"900","cause":"SOMETHING_WENT_WRONG"}]}"#,
             rejected(500, "900", "SOMETHING_WENT_WRONG"),
         ),
-        // §9 Status: string codes.
+        // Status: string codes.
         (
             "status",
             400,
@@ -663,7 +663,7 @@ async fn every_documented_error_body_is_understood() {
             r#"{"success":false,"errors":[{"code":"1543","cause":"SUBMISSION_DOES_NOT_EXIST"}]}"#,
             rejected(404, "1543", "SUBMISSION_DOES_NOT_EXIST"),
         ),
-        // §10 Details: integer codes, "not found" as a 400.
+        // Details: integer codes, "not found" as a 400.
         (
             DETAILS_PATH,
             400,
@@ -693,7 +693,7 @@ async fn every_documented_error_body_is_understood() {
             rejected(403, "903", "FORBIDDEN"),
         ),
     ];
-    // §8 Confirm: string codes (the same path as presign, method PUT).
+    // Confirm: string codes (the same path as presign, method PUT).
     let confirm_cases: Vec<(u16, &str, GtfError)> = vec![
         (
             400,

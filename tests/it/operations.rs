@@ -1,4 +1,4 @@
-//! What operators see (partner-api.md §5, §6): OpenAPI, docs, metrics,
+//! What operators see: OpenAPI, docs, metrics,
 //! CORS, configuration, logs and shutdown.
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! The reconciler (partner-api.md §4): results arrive even when callbacks
+//! The reconciler: results arrive even when callbacks
 //! never do, on one replica or several.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Limits and retention (issue 7): abuse is slowed without dropping
+//! Limits and retention: abuse is slowed without dropping
 //! legitimate traffic, and personal data does not outlive its retention.
 
 use std::num::NonZeroU32;

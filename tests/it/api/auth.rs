@@ -1,4 +1,4 @@
-//! End-user authentication (partner-api.md §2): forged, expired and
+//! End-user authentication: forged, expired and
 //! misdirected JWTs are refused with 401, and a user never reaches another
 //! user's submissions.
 

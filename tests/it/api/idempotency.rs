@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on `POST /v1/kyc/submissions` (partner-api.md §2): a
+//! `Idempotency-Key` on `POST /v1/kyc/submissions`: a
 //! retried create answers the first submission without asking GTF again.
 
 use std::time::Duration;

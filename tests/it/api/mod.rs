@@ -1,4 +1,4 @@
-//! The partner API (partner-api.md §2), over HTTP, with a real database.
+//! The partner API, over HTTP, with a real database.
 
 mod auth;
 mod errors;

@@ -1,4 +1,4 @@
-//! `GET /v1/kyc/submissions` (partner-api.md §2): the caller's submissions,
+//! `GET /v1/kyc/submissions`: the caller's submissions,
 //! newest first, in pages linked by opaque cursors.
 
 use std::collections::HashSet;
