@@ -1,4 +1,4 @@
-//! Client mistakes and refusals : always a
+//! Client mistakes and refusals: always a
 //! problem+json body with a stable code, never a 500.
 
 use reqwest::{Method, StatusCode};

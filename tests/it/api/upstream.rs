@@ -1,4 +1,4 @@
-//! GTF's trouble, as partner apps see it :
+//! GTF's trouble, as partner apps see it:
 //! 502 when GTF answers with an error, 503 + Retry-After when it is
 //! unavailable, 504 when it times out, 429 for an exhausted quota; nothing
 //! stored, and no token or pass-key in the answer.
