@@ -74,7 +74,7 @@ impl CallbackCredential {
 
     /// The header that carries this credential, marked sensitive so that
     /// HTTP tooling never prints it.
-    pub fn header(&self) -> Result<(HeaderName, HeaderValue), String> {
+    pub(crate) fn header(&self) -> Result<(HeaderName, HeaderValue), String> {
         let (name, value) = match self {
             Self::Bearer(secret) => (AUTHORIZATION, format!("Bearer {}", secret.expose_secret())),
             Self::Basic { user, password } => (

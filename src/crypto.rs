@@ -13,14 +13,14 @@ use sha2::{Digest, Sha256};
 
 /// A sealed record: which key, the nonce, and ciphertext with its tag.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Sealed {
-    pub key_id: String,
-    pub nonce: Vec<u8>,
-    pub ciphertext: Vec<u8>,
+pub(crate) struct Sealed {
+    pub(crate) key_id: String,
+    pub(crate) nonce: Vec<u8>,
+    pub(crate) ciphertext: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     #[error("the record was sealed with a key that is not configured")]
     UnknownKey,
     #[error("the record does not decrypt: wrong key, wrong row, or tampered")]
@@ -34,7 +34,7 @@ struct DataKey {
 
 /// The current data key, which seals, and earlier ones, which only open, so
 /// that the key can be rotated without re-encrypting first.
-pub struct DataKeys {
+pub(crate) struct DataKeys {
     current: DataKey,
     previous: Vec<DataKey>,
     cursor_mac_key: [u8; 32],
@@ -54,7 +54,10 @@ impl fmt::Debug for DataKeys {
 
 impl DataKeys {
     /// Each key is base64 of 32 bytes. Errors never contain key material.
-    pub fn from_base64(current: &SecretString, previous: &[SecretString]) -> Result<Self, String> {
+    pub(crate) fn from_base64(
+        current: &SecretString,
+        previous: &[SecretString],
+    ) -> Result<Self, String> {
         let current_bytes = decode_key(current)?;
         Ok(Self {
             cursor_mac_key: derive(b"gtf-bff cursor v1", &current_bytes),
@@ -66,13 +69,9 @@ impl DataKeys {
         })
     }
 
-    pub fn current_key_id(&self) -> &str {
-        &self.current.id
-    }
-
     /// Seals `plaintext`, bound to `context` (e.g. the row id) so that a
     /// ciphertext copied to another row does not open there.
-    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Sealed {
+    pub(crate) fn seal(&self, plaintext: &[u8], context: &[u8]) -> Sealed {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ciphertext = self
             .current
@@ -93,7 +92,7 @@ impl DataKeys {
         }
     }
 
-    pub fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, OpenError> {
+    pub(crate) fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, OpenError> {
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.id == sealed.key_id)
@@ -116,14 +115,14 @@ impl DataKeys {
 
     /// A URL-safe token carrying `payload`, which [`Self::verify_token`]
     /// gives back only if nobody changed it.
-    pub fn sign_token(&self, payload: &[u8]) -> String {
+    pub(crate) fn sign_token(&self, payload: &[u8]) -> String {
         let mut token = URL_SAFE_NO_PAD.encode(payload);
         token.push('.');
         token.push_str(&URL_SAFE_NO_PAD.encode(self.token_mac(payload)));
         token
     }
 
-    pub fn verify_token(&self, token: &str) -> Option<Vec<u8>> {
+    pub(crate) fn verify_token(&self, token: &str) -> Option<Vec<u8>> {
         let (payload, mac) = token.split_once('.')?;
         let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
         let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::store::submissions::CHANGES_CHANNEL;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     Submission(Uuid),
     /// Notifications may have been missed (the connection dropped): every
     /// stream should reload.
@@ -21,17 +21,17 @@ pub enum Change {
 
 /// Subscribe to hear about every change.
 #[derive(Clone)]
-pub struct ChangeFeed {
+pub(crate) struct ChangeFeed {
     tx: broadcast::Sender<Change>,
 }
 
 impl ChangeFeed {
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.tx.subscribe()
     }
 
     /// Starts listening; runs until `shutdown`, reconnecting as needed.
-    pub fn start(db: PgPool, shutdown: CancellationToken) -> Self {
+    pub(crate) fn start(db: PgPool, shutdown: CancellationToken) -> Self {
         let (tx, _) = broadcast::channel(1024);
         tokio::spawn(listen(db, tx.clone(), shutdown));
         Self { tx }

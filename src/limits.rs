@@ -14,19 +14,19 @@ use crate::domain::PartnerUserId;
 
 /// A keyed limiter: each key may act `per_minute` times a minute (in a
 /// burst, then evenly).
-pub struct Limiter<K: Hash + Eq + Clone> {
+pub(crate) struct Limiter<K: Hash + Eq + Clone> {
     inner: DefaultKeyedRateLimiter<K>,
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
-    pub fn per_minute(per_minute: NonZeroU32) -> Self {
+    pub(crate) fn per_minute(per_minute: NonZeroU32) -> Self {
         Self {
             inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute)),
         }
     }
 
     /// `Err(wait)` when `key` is over its limit.
-    pub fn check(&self, key: &K) -> Result<(), Duration> {
+    pub(crate) fn check(&self, key: &K) -> Result<(), Duration> {
         self.inner
             .check_key(key)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
@@ -34,29 +34,29 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
     /// Forgets keys that are back to a fresh state, so memory follows the
     /// number of recently active keys, not all keys ever seen.
-    pub fn forget_idle(&self) {
+    pub(crate) fn forget_idle(&self) {
         self.inner.retain_recent();
     }
 }
 
 /// The service's limits.
-pub struct Limits {
+pub(crate) struct Limits {
     /// Create and confirm, per end user.
-    pub users: Limiter<PartnerUserId>,
+    pub(crate) users: Limiter<PartnerUserId>,
     /// Failed callback authentications, per source address. Callbacks that
     /// authenticate are never limited, so GTF's own traffic is never dropped.
-    pub callback_failures: Limiter<IpAddr>,
+    pub(crate) callback_failures: Limiter<IpAddr>,
 }
 
 impl Limits {
-    pub fn new(user_per_minute: NonZeroU32) -> Self {
+    pub(crate) fn new(user_per_minute: NonZeroU32) -> Self {
         Self {
             users: Limiter::per_minute(user_per_minute),
             callback_failures: Limiter::per_minute(NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN)),
         }
     }
 
-    pub fn forget_idle(&self) {
+    pub(crate) fn forget_idle(&self) {
         self.users.forget_idle();
         self.callback_failures.forget_idle();
     }

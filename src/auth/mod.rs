@@ -1,4 +1,4 @@
 //! End-user JWTs.
 
 pub mod issue;
-pub mod verify;
+pub(crate) mod verify;

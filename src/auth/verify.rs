@@ -24,7 +24,7 @@ const JWKS_REFETCH: Duration = Duration::from_secs(60);
 /// Why a token was refused: for logs and metrics, never for the client,
 /// which is told only that its token is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     #[error("no bearer token")]
     Missing,
     #[error("malformed token")]
@@ -52,7 +52,7 @@ struct Claims {
     sub: String,
 }
 
-pub struct JwtVerifier {
+pub(crate) struct JwtVerifier {
     keys: Keys,
     issuer: Option<String>,
     audience: Option<String>,
@@ -66,7 +66,7 @@ enum Keys {
 impl JwtVerifier {
     /// Builds the verifier; with `AUTH_JWKS_URL`, fetches the key set now so
     /// that a wrong URL stops the start rather than every request.
-    pub async fn new(config: &AuthConfig) -> anyhow::Result<Self> {
+    pub(crate) async fn new(config: &AuthConfig) -> anyhow::Result<Self> {
         let keys = match &config.key {
             JwtKeyConfig::Secret(secret) => Keys::Fixed(
                 Arc::new(DecodingKey::from_secret(secret.expose_secret().as_bytes())),
@@ -94,7 +94,7 @@ impl JwtVerifier {
         })
     }
 
-    pub async fn verify(&self, token: &str) -> Result<PartnerUserId, AuthError> {
+    pub(crate) async fn verify(&self, token: &str) -> Result<PartnerUserId, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (key, alg) = match &self.keys {
             Keys::Fixed(key, alg) => (key.clone(), *alg),

@@ -12,8 +12,8 @@ use secrecy::SecretString;
 /// A configuration problem: which variable, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    pub var: &'static str,
-    pub problem: String,
+    pub(crate) var: &'static str,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for ConfigError {
@@ -25,7 +25,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    pub fn new(var: &'static str, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(var: &'static str, problem: impl Into<String>) -> Self {
         Self {
             var,
             problem: problem.into(),
@@ -69,7 +69,7 @@ impl Env {
     }
 
     /// The value, treating an empty or blank value as unset.
-    pub fn optional(&self, var: &'static str) -> Option<&str> {
+    pub(crate) fn optional(&self, var: &'static str) -> Option<&str> {
         if let Ok(mut read) = self.read.lock() {
             read.insert(var);
         }
@@ -87,22 +87,18 @@ impl Env {
             .unwrap_or_default()
     }
 
-    pub fn required(&self, var: &'static str) -> Result<&str, ConfigError> {
+    pub(crate) fn required(&self, var: &'static str) -> Result<&str, ConfigError> {
         self.optional(var)
             .ok_or_else(|| ConfigError::new(var, "is required but not set"))
     }
 
-    pub fn required_secret(&self, var: &'static str) -> Result<SecretString, ConfigError> {
+    pub(crate) fn required_secret(&self, var: &'static str) -> Result<SecretString, ConfigError> {
         self.required(var).map(SecretString::from)
-    }
-
-    pub fn optional_secret(&self, var: &'static str) -> Option<SecretString> {
-        self.optional(var).map(SecretString::from)
     }
 
     /// Parses an optional value with `FromStr`; `expected` describes the format
     /// in the error message.
-    pub fn parse_or<T: FromStr>(
+    pub(crate) fn parse_or<T: FromStr>(
         &self,
         var: &'static str,
         default: T,
@@ -116,28 +112,26 @@ impl Env {
         }
     }
 
-    pub fn parse_required<T: FromStr>(
+    pub(crate) fn millis_or(
         &self,
         var: &'static str,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
-        let raw = self.required(var)?;
-        raw.parse()
-            .map_err(|_| ConfigError::new(var, format!("expected {expected}, got {raw:?}")))
-    }
-
-    pub fn millis_or(&self, var: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+        default_ms: u64,
+    ) -> Result<Duration, ConfigError> {
         let ms = self.parse_or(var, default_ms, "a whole number of milliseconds")?;
         positive(var, Duration::from_millis(ms))
     }
 
-    pub fn secs_or(&self, var: &'static str, default_secs: u64) -> Result<Duration, ConfigError> {
+    pub(crate) fn secs_or(
+        &self,
+        var: &'static str,
+        default_secs: u64,
+    ) -> Result<Duration, ConfigError> {
         let secs = self.parse_or(var, default_secs, "a whole number of seconds")?;
         positive(var, Duration::from_secs(secs))
     }
 
     /// A comma-separated list; blank items are dropped.
-    pub fn list(&self, var: &'static str) -> Vec<String> {
+    pub(crate) fn list(&self, var: &'static str) -> Vec<String> {
         self.optional(var)
             .map(|raw| {
                 raw.split(',')

@@ -30,7 +30,7 @@ pub struct GtfConfig {
 }
 
 impl GtfConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             token_base_url: BaseUrl::from_env(env, "GTF_TOKEN_BASE_URL")?,
             api_base_url: BaseUrl::from_env(env, "GTF_API_BASE_URL")?,
@@ -161,7 +161,7 @@ pub struct CallbackConfig {
 impl CallbackConfig {
     /// There is no "none": a callback endpoint anyone can call would let
     /// anyone trigger GTF calls, so the service refuses to start without it.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let credentials = env
             .list("CALLBACK_AUTH")
             .iter()
@@ -244,7 +244,7 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let set: Vec<&'static str> = ["AUTH_JWT_SECRET", "AUTH_JWT_PUBLIC_KEY", "AUTH_JWKS_URL"]
             .into_iter()
             .filter(|var| env.optional(var).is_some())
@@ -338,7 +338,7 @@ impl BaseUrl {
     }
 
     /// `path` must start with `/`.
-    pub fn join(&self, path: &str) -> String {
+    pub(crate) fn join(&self, path: &str) -> String {
         debug_assert!(path.starts_with('/'));
         format!("{}{}", self.0, path)
     }

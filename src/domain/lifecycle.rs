@@ -11,7 +11,7 @@ use super::{State, Status};
 
 /// What caused a state change, recorded in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
+pub(crate) enum Cause {
     Created,
     Confirm,
     Refresh,
@@ -22,7 +22,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
             Self::Confirm => "confirm",
@@ -37,43 +37,43 @@ impl Cause {
 
 /// A final submission's result is fetched inline; the reconciler steps in
 /// only if it is still missing after this long.
-pub const RESULT_FETCH_AFTER: Duration = Duration::from_secs(30);
+pub(crate) const RESULT_FETCH_AFTER: Duration = Duration::from_secs(30);
 
 impl State {
     /// GTF's final word with its outcome: nothing can change any more.
-    pub fn is_concluded(&self) -> bool {
+    pub(crate) fn is_concluded(&self) -> bool {
         self.status.is_final() && self.outcome.is_known()
     }
 
     /// Nothing more is expected: concluded, or the upload window closed.
     /// (GTF can still overrule an expiry, so a callback for an expired
     /// submission is checked all the same: see [`Self::is_concluded`].)
-    pub fn is_settled(&self) -> bool {
+    pub(crate) fn is_settled(&self) -> bool {
         self.is_concluded() || self.status == Status::Expired
     }
 
     /// Whether the reconciler has something to ask GTF: a status that is
     /// not final yet, or a final one whose result has not arrived.
-    pub fn awaits_gtf(&self) -> bool {
+    pub(crate) fn awaits_gtf(&self) -> bool {
         self.status == Status::Processing || (self.status.is_final() && !self.is_concluded())
     }
 }
 
 /// How the reconciler paces its questions to GTF.
 #[derive(Debug, Clone, Copy)]
-pub struct Pacing {
+pub(crate) struct Pacing {
     /// A PROCESSING submission with no final word after this long is polled.
-    pub reconcile_after: Duration,
+    pub(crate) reconcile_after: Duration,
     /// The first delay between two looks; each later one is half as long
     /// again, up to `max_delay`.
-    pub first_delay: Duration,
-    pub max_delay: Duration,
+    pub(crate) first_delay: Duration,
+    pub(crate) max_delay: Duration,
 }
 
 impl Pacing {
     /// When the reconciler first looks at a submission that just changed
     /// into `state`; `None`: never.
-    pub fn first_look(&self, state: &State) -> Option<Duration> {
+    pub(crate) fn first_look(&self, state: &State) -> Option<Duration> {
         match state.status {
             _ if !state.awaits_gtf() => None,
             Status::Processing => Some(self.reconcile_after),
@@ -82,7 +82,7 @@ impl Pacing {
     }
 
     /// When it looks again after its `attempts`-th look found `state`.
-    pub fn next_look(&self, state: &State, attempts: i32) -> Option<Duration> {
+    pub(crate) fn next_look(&self, state: &State, attempts: i32) -> Option<Duration> {
         state
             .awaits_gtf()
             .then(|| backoff(self.first_delay, self.max_delay, attempts))
@@ -91,7 +91,7 @@ impl Pacing {
 
 /// `min(cap, first × 1.5^attempts)` plus up to `first` of jitter, so that
 /// replicas and retries spread out.
-pub fn backoff(first: Duration, cap: Duration, attempts: i32) -> Duration {
+pub(crate) fn backoff(first: Duration, cap: Duration, attempts: i32) -> Duration {
     let grown = first.as_secs_f64() * 1.5f64.powi(attempts.clamp(0, 64));
     let base = Duration::from_secs_f64(grown.min(cap.as_secs_f64()));
     let jitter = rand::rng().random_range(0.0..=first.as_secs_f64());

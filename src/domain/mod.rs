@@ -8,7 +8,7 @@ mod submission;
 mod user;
 
 pub use gtf_status::{GtfResult, GtfStatus};
-pub use lifecycle::{Cause, Pacing, RESULT_FETCH_AFTER, backoff};
-pub use status::{Event, Outcome, State, Status};
-pub use submission::{KTP_SCAN, Submission, Upload};
+pub(crate) use lifecycle::{Cause, Pacing, backoff};
+pub(crate) use status::{Event, Outcome, State, Status};
+pub(crate) use submission::{KTP_SCAN, Submission, Upload};
 pub use user::PartnerUserId;

@@ -10,7 +10,7 @@ use super::{GtfResult, GtfStatus};
 /// Where a submission is, as partners see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
+pub(crate) enum Status {
     AwaitingUpload,
     Processing,
     Completed,
@@ -19,7 +19,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub(crate) const ALL: [Status; 5] = [
         Self::AwaitingUpload,
         Self::Processing,
         Self::Completed,
@@ -27,7 +27,7 @@ impl Status {
         Self::Expired,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::AwaitingUpload => "AWAITING_UPLOAD",
             Self::Processing => "PROCESSING",
@@ -37,12 +37,12 @@ impl Status {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// COMPLETED and FAILED carry a verification outcome.
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Failed)
     }
 
@@ -62,20 +62,20 @@ impl Status {
 /// What the verification concluded: GTF's result and reason code, kept as
 /// GTF sent them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Outcome {
-    pub result: Option<GtfResult>,
-    pub reason_code: Option<String>,
+pub(crate) struct Outcome {
+    pub(crate) result: Option<GtfResult>,
+    pub(crate) reason_code: Option<String>,
 }
 
 impl Outcome {
-    pub fn is_known(&self) -> bool {
+    pub(crate) fn is_known(&self) -> bool {
         self.result.is_some() || self.reason_code.is_some()
     }
 }
 
 /// Something GTF or the clock said about a submission.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Event {
+pub(crate) enum Event {
     /// GTF accepted the confirm, or said it already had.
     Confirmed,
     /// GTF reported a status, through its status or details API (a callback
@@ -87,13 +87,13 @@ pub enum Event {
 
 /// A submission's status with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
-    pub status: Status,
-    pub outcome: Outcome,
+pub(crate) struct State {
+    pub(crate) status: Status,
+    pub(crate) outcome: Outcome,
 }
 
 impl State {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             status: Status::AwaitingUpload,
             outcome: Outcome::default(),
@@ -101,7 +101,7 @@ impl State {
     }
 
     /// The state after `event`, or `None` when the event changes nothing.
-    pub fn apply(&self, event: &Event) -> Option<State> {
+    pub(crate) fn apply(&self, event: &Event) -> Option<State> {
         let (target, outcome) = match event {
             Event::Confirmed => (Status::Processing, Outcome::default()),
             Event::UploadWindowClosed => (Status::Expired, Outcome::default()),

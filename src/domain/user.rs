@@ -7,7 +7,7 @@ use std::fmt;
 pub struct PartnerUserId(String);
 
 impl PartnerUserId {
-    pub const MAX_LEN: usize = 128;
+    pub(crate) const MAX_LEN: usize = 128;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidUserId> {
         let printable = raw.bytes().all(|b| (0x20..0x7f).contains(&b));

@@ -97,7 +97,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Token => "token",
             Self::Presign => "presign",
@@ -178,10 +178,6 @@ impl From<GtfError> for AttemptError {
 }
 
 impl GtfClient {
-    pub fn new(config: GtfConfig) -> anyhow::Result<Self> {
-        Self::with_options(config, ClientOptions::default())
-    }
-
     pub fn with_options(config: GtfConfig, options: ClientOptions) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -214,12 +210,8 @@ impl GtfClient {
         })
     }
 
-    pub fn tokens(&self) -> &TokenManager {
-        &self.inner.tokens
-    }
-
     /// `GTF_TIMEOUT_MS`: the most one attempt can take.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.inner.config.timeout
     }
 

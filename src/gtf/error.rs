@@ -53,7 +53,7 @@ impl GtfError {
 
     /// GTF could not serve at all (as opposed to refusing this request):
     /// what opens the circuit breaker.
-    pub fn means_gtf_is_down(&self) -> bool {
+    pub(crate) fn means_gtf_is_down(&self) -> bool {
         match self {
             Self::Unavailable { status, .. } => *status != Some(429),
             Self::Timeout => true,
@@ -73,7 +73,7 @@ impl GtfError {
     }
 
     /// A short, stable label for metrics and logs.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
             Self::Rejected { .. } => "rejected",
@@ -125,7 +125,7 @@ impl GtfError {
         }
     }
 
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::QuotaExceeded { retry_after } | Self::Unavailable { retry_after, .. } => {
                 *retry_after

@@ -13,4 +13,3 @@ pub use client::{
 };
 pub use error::GtfError;
 pub use retry::{Repeatable, RetryPolicy};
-pub use token::{Lookup, TokenKey, TokenManager, UserToken};

@@ -43,7 +43,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The delay before attempt `attempts_made + 1`, or `None` to give up.
     /// `connect_failed` says the request never reached GTF.
-    pub fn next_delay(
+    pub(crate) fn next_delay(
         &self,
         repeatable: Repeatable,
         attempts_made: u32,

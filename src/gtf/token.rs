@@ -19,16 +19,16 @@ use crate::domain::PartnerUserId;
 
 /// Who a GTF user token is bound to (GTF's caching guidance for user tokens).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct TokenKey {
-    pub onboarding_partner: Arc<str>,
-    pub user: PartnerUserId,
-    pub user_id_type: Arc<str>,
+pub(crate) struct TokenKey {
+    pub(crate) onboarding_partner: Arc<str>,
+    pub(crate) user: PartnerUserId,
+    pub(crate) user_id_type: Arc<str>,
 }
 
 /// A minted token, kept as a ready, sensitive header value so that it is
 /// never printed and never re-validated per call.
 #[derive(Clone)]
-pub struct UserToken {
+pub(crate) struct UserToken {
     header: HeaderValue,
     /// Until then the token is used as is; after it, a refresh is attempted.
     refresh_at: Instant,
@@ -59,7 +59,7 @@ const REFRESH_RETRY: Duration = Duration::from_secs(5);
 impl UserToken {
     /// `lifetime` is counted from `minted_at`; the refresh margin follows
     /// "Decisions": max(60 s, 10 %) but never more than half the lifetime.
-    pub fn new(header: HeaderValue, minted_at: Instant, lifetime: Option<Duration>) -> Self {
+    pub(crate) fn new(header: HeaderValue, minted_at: Instant, lifetime: Option<Duration>) -> Self {
         let mut header = header;
         header.set_sensitive(true);
         let lifetime = lifetime.unwrap_or(ASSUMED_LIFETIME).min(MAX_LIFETIME);
@@ -73,7 +73,7 @@ impl UserToken {
         }
     }
 
-    pub fn header(&self) -> &HeaderValue {
+    pub(crate) fn header(&self) -> &HeaderValue {
         &self.header
     }
 
@@ -93,7 +93,7 @@ impl UserToken {
 /// The usable lifetime of a token from GTF's two expiry fields (numbers that
 /// may be absent): the earlier of `expires_at` (epoch seconds) and
 /// now + `expiry_seconds`, ignoring values that are already past.
-pub fn lifetime(
+pub(crate) fn lifetime(
     now_epoch_secs: i64,
     expiry_seconds: Option<i64>,
     expires_at: Option<i64>,
@@ -135,13 +135,13 @@ impl Expiry<TokenKey, Arc<UserToken>> for Until {
 
 /// How a [`TokenManager::get`] was served, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Hit,
     Miss,
 }
 
 #[derive(Clone)]
-pub struct TokenManager {
+pub(crate) struct TokenManager {
     /// Tokens to use without asking GTF: each leaves at its `refresh_at`.
     fresh: Cache<TokenKey, Arc<UserToken>>,
     /// Every token still valid: each leaves at its `expires_at`. The fallback
@@ -151,7 +151,7 @@ pub struct TokenManager {
 
 impl TokenManager {
     /// `capacity` is the number of users whose tokens are kept.
-    pub fn new(capacity: u64) -> Self {
+    pub(crate) fn new(capacity: u64) -> Self {
         let cache = |until: fn(&UserToken) -> Instant| {
             Cache::builder()
                 .max_capacity(capacity)
@@ -167,7 +167,7 @@ impl TokenManager {
     /// The user's token: cached, or minted by `mint` (run by one caller only,
     /// however many wait). When minting fails but the previous token is still
     /// valid, that token is used and the refresh retried a little later.
-    pub async fn get<F>(
+    pub(crate) async fn get<F>(
         &self,
         key: &TokenKey,
         mint: F,
@@ -208,7 +208,7 @@ impl TokenManager {
     /// Forgets `failed` after GTF refused it, unless another request has
     /// already replaced it: so many requests failing with one token cause one
     /// new mint, not one each.
-    pub async fn invalidate_if_current(&self, key: &TokenKey, failed: &UserToken) {
+    pub(crate) async fn invalidate_if_current(&self, key: &TokenKey, failed: &UserToken) {
         for cache in [&self.fresh, &self.valid] {
             cache
                 .entry(key.clone())
@@ -220,15 +220,6 @@ impl TokenManager {
                 })
                 .await;
         }
-    }
-
-    /// Users with a cached token (approximate; for metrics and tests).
-    pub fn len(&self) -> u64 {
-        self.valid.entry_count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

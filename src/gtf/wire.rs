@@ -14,36 +14,36 @@ use crate::domain::{GtfResult, GtfStatus};
 #[derive(Debug, Deserialize)]
 pub(crate) struct Envelope<T> {
     #[serde(default)]
-    pub success: Option<bool>,
+    pub(crate) success: Option<bool>,
     #[serde(default = "Option::default")]
-    pub data: Option<T>,
+    pub(crate) data: Option<T>,
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub errors: Vec<ErrorItem>,
+    pub(crate) errors: Vec<ErrorItem>,
 }
 
 /// The body of an error answer; `data` (null, `{}` or absent) is ignored.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ErrorEnvelope {
     #[serde(default, deserialize_with = "null_as_empty")]
-    pub errors: Vec<ErrorItem>,
+    pub(crate) errors: Vec<ErrorItem>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ErrorItem {
     #[serde(default, deserialize_with = "string_or_number")]
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     #[serde(default)]
-    pub cause: Option<String>,
+    pub(crate) cause: Option<String>,
 }
 
 /// Get User Token: snake_case, numbers as strings.
 #[derive(Deserialize)]
 pub(crate) struct TokenData {
-    pub token: String,
+    pub(crate) token: String,
     #[serde(default, deserialize_with = "lenient_i64")]
-    pub expiry_seconds: Option<i64>,
+    pub(crate) expiry_seconds: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
-    pub expires_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
 }
 
 // The token is a credential: never print it.
@@ -61,32 +61,32 @@ impl fmt::Debug for TokenData {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PresignData {
-    pub submission_id: String,
+    pub(crate) submission_id: String,
     #[serde(default)]
-    pub status: Option<GtfStatus>,
+    pub(crate) status: Option<GtfStatus>,
     #[serde(default)]
-    pub documents: BTreeMap<String, DocumentUpload>,
+    pub(crate) documents: BTreeMap<String, DocumentUpload>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DocumentUpload {
-    pub document_url: String,
+    pub(crate) document_url: String,
     #[serde(default)]
-    pub document_reference: Option<String>,
+    pub(crate) document_reference: Option<String>,
     #[serde(default, deserialize_with = "lenient_i64")]
-    pub expiry_in_seconds: Option<i64>,
+    pub(crate) expiry_in_seconds: Option<i64>,
 }
 
 /// Get Submission Status.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StatusData {
-    pub status: GtfStatus,
+    pub(crate) status: GtfStatus,
     #[serde(default)]
-    pub completed_at: Option<String>,
+    pub(crate) completed_at: Option<String>,
     #[serde(default)]
-    pub error_message: Option<String>,
+    pub(crate) error_message: Option<String>,
 }
 
 /// Get Submission Details: the fields gtf-bff reads. The client keeps
@@ -95,15 +95,15 @@ pub(crate) struct StatusData {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DetailsData {
     #[serde(default)]
-    pub status: Option<GtfStatus>,
+    pub(crate) status: Option<GtfStatus>,
     #[serde(default)]
-    pub result: Option<GtfResult>,
+    pub(crate) result: Option<GtfResult>,
     #[serde(default, deserialize_with = "empty_as_none")]
-    pub reason_code: Option<String>,
+    pub(crate) reason_code: Option<String>,
     #[serde(default)]
-    pub processed_at: Option<String>,
+    pub(crate) processed_at: Option<String>,
     #[serde(default)]
-    pub submission_details: Option<Value>,
+    pub(crate) submission_details: Option<Value>,
 }
 
 fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::telemetry::metrics;
 
-pub async fn record(request: Request, next: Next) -> Response {
+pub(crate) async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = bounded(request.method());
     let route = request

@@ -21,7 +21,7 @@ use crate::events::Change;
 /// One event of the stream, as the wire carries it (and as the OpenAPI
 /// document describes it): `event: submission` and the submission as JSON.
 #[derive(Debug, ToSchema)]
-pub struct SubmissionEvent {
+pub(crate) struct SubmissionEvent {
     #[schema(example = "submission")]
     event: &'static str,
     /// The submission resource (`SubmissionView`) as JSON.
@@ -58,7 +58,7 @@ const SAFETY_RELOAD: Duration = Duration::from_secs(30);
     ),
     security(("bearer" = []))
 )]
-pub async fn events(
+pub(crate) async fn events(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,

@@ -13,7 +13,7 @@ use crate::auth::verify::AuthError;
 use crate::domain::PartnerUserId;
 
 /// The authenticated end user: the JWT's `sub`.
-pub struct AuthUser(pub PartnerUserId);
+pub(crate) struct AuthUser(pub(crate) PartnerUserId);
 
 impl<S> FromRequestParts<S> for AuthUser
 where
@@ -43,7 +43,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A path parameter, with a problem body for a malformed one.
-pub struct ApiPath<T>(pub T);
+pub(crate) struct ApiPath<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for ApiPath<T>
 where
@@ -64,7 +64,7 @@ where
 }
 
 /// Query parameters, with a problem body for malformed ones.
-pub struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for ApiQuery<T>
 where
@@ -82,7 +82,7 @@ where
 }
 
 /// The body as bytes, over the route's limit answered 413.
-pub struct RawBody(pub Bytes);
+pub(crate) struct RawBody(pub(crate) Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
@@ -104,7 +104,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 /// A JSON body that may be absent (an empty body reads as `None`). Bodies
 /// that are present must be JSON: malformed is 400, wrong types 422, over
 /// the route's limit 413.
-pub struct OptionalJson<T>(pub Option<T>);
+pub(crate) struct OptionalJson<T>(pub(crate) Option<T>);
 
 impl<T, S> FromRequest<S> for OptionalJson<T>
 where
@@ -142,7 +142,7 @@ where
 }
 
 /// An optional header that must be 1 to `max` printable ASCII characters.
-pub fn printable_header(
+pub(crate) fn printable_header(
     headers: &HeaderMap,
     name: &'static str,
     max: usize,

@@ -25,8 +25,6 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use callback_guard::CallbackGuard;
-pub use openapi::ApiDoc;
-pub use problem::ApiError;
 pub use state::AppState;
 
 /// Request bodies on `/v1`, and callbacks.
@@ -35,7 +33,7 @@ const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
 /// The service's routes and middleware; `cors_origins` are the web
 /// frontends allowed to call `/v1` from a browser (none: no CORS headers).
-pub fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
+pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
     let v1 = Router::new()
         .route(
             "/v1/kyc/submissions",

@@ -41,7 +41,7 @@ use super::{callback, events, ops, problem, submissions, view};
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The problems each operation can answer.
 const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[

@@ -22,7 +22,7 @@ tokio::task_local! {
 
 /// Runs the rest of the stack with the request id in scope, so that any
 /// error, extractor rejections included, can name it.
-pub async fn scope_request_id(request: Request, next: Next) -> Response {
+pub(crate) async fn scope_request_id(request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get("x-request-id")
@@ -37,7 +37,7 @@ pub async fn scope_request_id(request: Request, next: Next) -> Response {
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("authentication failed: {0}")]
     Unauthorized(AuthError),
     #[error("no route")]
@@ -309,10 +309,10 @@ fn problem_response(answer: &Answer) -> Response {
 }
 
 /// For routes nobody registered.
-pub async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::RouteNotFound
 }
 
-pub async fn method_not_allowed() -> ApiError {
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }

@@ -13,13 +13,13 @@ use crate::limits::Limits;
 #[derive(Clone)]
 pub struct AppState {
     /// Every read and change of a submission goes through the flow.
-    pub kyc: Kyc,
+    pub(crate) kyc: Kyc,
     /// Only for readiness and the pool gauges; data goes through `kyc`.
     pub db: PgPool,
-    pub auth: Arc<JwtVerifier>,
-    pub callbacks: Arc<CallbackGuard>,
-    pub changes: ChangeFeed,
-    pub limits: Arc<Limits>,
+    pub(crate) auth: Arc<JwtVerifier>,
+    pub(crate) callbacks: Arc<CallbackGuard>,
+    pub(crate) changes: ChangeFeed,
+    pub(crate) limits: Arc<Limits>,
     /// Cancelled at shutdown: long-lived responses (event streams) end.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
 }

@@ -20,7 +20,7 @@ const DEFAULT_LIMIT: i64 = 20;
 
 /// Optional: an empty body means `{"type": "KTP_SCAN"}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct CreateBody {
+pub(crate) struct CreateBody {
     /// `KTP_SCAN`, the default and, for now, the only accepted type.
     #[serde(rename = "type")]
     #[schema(example = "KTP_SCAN")]
@@ -43,7 +43,7 @@ pub struct CreateBody {
     ),
     security(("bearer" = []))
 )]
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
@@ -89,7 +89,7 @@ pub async fn create(
     ),
     security(("bearer" = []))
 )]
-pub async fn confirm(
+pub(crate) async fn confirm(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
@@ -104,7 +104,7 @@ pub async fn confirm(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct GetQuery {
+pub(crate) struct GetQuery {
     /// Ask GTF's status API first (at most once per 5 s per submission).
     #[serde(default)]
     refresh: bool,
@@ -121,7 +121,7 @@ pub struct GetQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn get_one(
+pub(crate) async fn get_one(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
@@ -132,7 +132,7 @@ pub async fn get_one(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// 1 to 100, default 20.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
@@ -151,7 +151,7 @@ pub struct ListQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -187,7 +187,7 @@ pub async fn list(
     ),
     security(("bearer" = []))
 )]
-pub async fn result(
+pub(crate) async fn result(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,

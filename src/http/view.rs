@@ -12,26 +12,26 @@ use crate::kyc::ResultDetails;
 /// The submission resource.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SubmissionView {
-    pub id: Uuid,
+pub(crate) struct SubmissionView {
+    pub(crate) id: Uuid,
     #[serde(rename = "type")]
     #[schema(example = "KTP_SCAN")]
-    pub kind: String,
-    pub status: Status,
-    pub result: Option<String>,
-    pub reason_code: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) status: Status,
+    pub(crate) result: Option<String>,
+    pub(crate) reason_code: Option<String>,
     /// Present while AWAITING_UPLOAD, omitted after.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
-    pub uploads: Option<Vec<Upload>>,
+    pub(crate) uploads: Option<Vec<Upload>>,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
+    pub(crate) created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
+    pub(crate) updated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
-    pub completed_at: Option<OffsetDateTime>,
+    pub(crate) completed_at: Option<OffsetDateTime>,
     /// GTF's id, for support conversations with GTF.
-    pub gtf_submission_id: String,
+    pub(crate) gtf_submission_id: String,
 }
 
 impl From<Submission> for SubmissionView {
@@ -53,25 +53,25 @@ impl From<Submission> for SubmissionView {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SubmissionList {
-    pub items: Vec<SubmissionView>,
-    pub next_cursor: Option<String>,
+pub(crate) struct SubmissionList {
+    pub(crate) items: Vec<SubmissionView>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 /// The result resource. `ktp` is personal data: no `Debug`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ResultView {
-    pub id: Uuid,
-    pub status: Status,
-    pub result: Option<String>,
-    pub reason_code: Option<String>,
+pub(crate) struct ResultView {
+    pub(crate) id: Uuid,
+    pub(crate) status: Status,
+    pub(crate) result: Option<String>,
+    pub(crate) reason_code: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
-    pub processed_at: Option<OffsetDateTime>,
+    pub(crate) processed_at: Option<OffsetDateTime>,
     /// GTF's `ktpData`, field names unchanged (`nik`, `name`,
     /// `dateOfBirth`, `address`, …), or null when GTF returned none.
     #[schema(value_type = Option<Object>)]
-    pub ktp: Option<Value>,
+    pub(crate) ktp: Option<Value>,
 }
 
 impl From<ResultDetails> for ResultView {

@@ -14,7 +14,7 @@ use crate::domain::{Cause, Status, backoff};
 use crate::store::{self, inbox, submissions};
 use crate::telemetry::metrics;
 
-pub use crate::store::inbox::{Pending as PendingCallback, Stored};
+pub(crate) use crate::store::inbox::{Pending as PendingCallback, Stored};
 
 /// A failed verification is retried after this long, growing to `RETRY_CAP`.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
@@ -74,7 +74,7 @@ fn has_nul(v: &Value) -> bool {
 
 /// What checking one callback with GTF found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verification {
+pub(crate) enum Verification {
     /// No submission has that GTF id: kept in the inbox, nothing to change.
     UnknownSubmission,
     /// The submission already had its final state and result.
@@ -105,7 +105,10 @@ impl Verification {
 impl Kyc {
     /// Stores a callback (a duplicate changes nothing) and wakes this
     /// replica's verifier. The acknowledgement waits for this, never for GTF.
-    pub async fn receive_callback(&self, callback: &Callback) -> Result<Stored, sqlx::Error> {
+    pub(crate) async fn receive_callback(
+        &self,
+        callback: &Callback,
+    ) -> Result<Stored, sqlx::Error> {
         let f = &callback.fields;
         let stored = inbox::insert(
             &self.db,
@@ -123,13 +126,16 @@ impl Kyc {
 
     /// Claims up to `limit` stored callbacks that wait for verification;
     /// other replicas skip them for the work lease.
-    pub async fn claim_callbacks(&self, limit: i64) -> Result<Vec<PendingCallback>, sqlx::Error> {
+    pub(crate) async fn claim_callbacks(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<PendingCallback>, sqlx::Error> {
         inbox::claim(&self.db, limit, self.work_lease().as_secs_f64()).await
     }
 
     /// Verifies one claimed callback with GTF and records what came of it;
     /// a failure is retried later with backoff.
-    pub async fn settle_callback(&self, item: &PendingCallback) -> Result<(), sqlx::Error> {
+    pub(crate) async fn settle_callback(&self, item: &PendingCallback) -> Result<(), sqlx::Error> {
         let span = tracing::info_span!(
             "callback",
             callback = item.id,

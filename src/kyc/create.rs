@@ -22,24 +22,24 @@ const KEY_WAIT: Duration = Duration::from_secs(5);
 const DEFAULT_UPLOAD_TTL: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateRequest {
-    pub kind: String,
-    pub sdk_session_id: Option<String>,
-    pub idempotency_key: Option<String>,
+pub(crate) struct CreateRequest {
+    pub(crate) kind: String,
+    pub(crate) sdk_session_id: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Created {
-    pub submission: Submission,
+pub(crate) struct Created {
+    pub(crate) submission: Submission,
     /// Answered from an earlier request with the same idempotency key.
-    pub replayed: bool,
+    pub(crate) replayed: bool,
 }
 
 impl Kyc {
     /// Runs to its end even when the client hangs up: dropped between GTF's
     /// presign and the row, a create would leave its idempotency key held
     /// (a retry would wait the lock out) and its GTF submission unknown.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         owner: &PartnerUserId,
         req: CreateRequest,

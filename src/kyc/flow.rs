@@ -17,14 +17,14 @@ const INVALID_UPLOAD_ARTIFACT: &str = "INVALID_UPLOAD_ARTIFACT";
 
 /// One page of a listing, newest first.
 #[derive(Debug)]
-pub struct Page {
-    pub items: Vec<Submission>,
+pub(crate) struct Page {
+    pub(crate) items: Vec<Submission>,
     /// Opaque; `None` on the last page.
-    pub next_cursor: Option<String>,
+    pub(crate) next_cursor: Option<String>,
 }
 
 impl Kyc {
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         owner: &PartnerUserId,
         id: Uuid,
@@ -42,7 +42,7 @@ impl Kyc {
 
     /// `owner`'s submissions after `cursor` (a previous page's
     /// `next_cursor`), at most `limit`.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         owner: &PartnerUserId,
         cursor: Option<&str>,
@@ -66,7 +66,11 @@ impl Kyc {
     /// Tells GTF the upload is done. Idempotent: a submission already past
     /// the upload is returned unchanged, and GTF's "already confirmed" counts
     /// as success.
-    pub async fn confirm(&self, owner: &PartnerUserId, id: Uuid) -> Result<Submission, KycError> {
+    pub(crate) async fn confirm(
+        &self,
+        owner: &PartnerUserId,
+        id: Uuid,
+    ) -> Result<Submission, KycError> {
         let s = self.owned(owner, id).await?;
         match s.state.status {
             Status::Expired => return Err(KycError::Expired),

@@ -22,18 +22,14 @@ use crate::crypto::{DataKeys, OpenError};
 use crate::domain::{Pacing, Submission};
 use crate::gtf::{GtfClient, GtfError, Session};
 
-pub use callbacks::{
-    Callback, CallbackBody, PendingCallback, Stored, Verification, parse_callback,
-};
-pub use create::{CreateRequest, Created};
-pub use flow::Page;
-pub use reconcile::Tick;
-pub use result::ResultDetails;
-pub use retention::Purged;
+pub(crate) use callbacks::Stored;
+pub use callbacks::{Callback, CallbackBody, parse_callback};
+pub(crate) use create::CreateRequest;
+pub(crate) use result::ResultDetails;
 
 /// What the flow can refuse, beyond "not found".
 #[derive(Debug, thiserror::Error)]
-pub enum KycError {
+pub(crate) enum KycError {
     #[error("no such submission for this user")]
     NotFound,
     #[error("the submission's upload window has closed")]
@@ -62,7 +58,7 @@ pub enum KycError {
 
 /// The flow's dependencies; cheap to clone.
 #[derive(Clone)]
-pub struct Kyc {
+pub(crate) struct Kyc {
     db: PgPool,
     gtf: GtfClient,
     keys: Arc<DataKeys>,
@@ -74,7 +70,7 @@ pub struct Kyc {
 }
 
 impl Kyc {
-    pub fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>, pacing: Pacing) -> Self {
+    pub(crate) fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>, pacing: Pacing) -> Self {
         Self {
             db,
             gtf,
@@ -86,13 +82,13 @@ impl Kyc {
     }
 
     /// Waits for the creates still running; none start after this.
-    pub async fn finish_detached(&self) {
+    pub(crate) async fn finish_detached(&self) {
         self.detached.close();
         self.detached.wait().await;
     }
 
     /// Resolves when a callback was stored here since the last call.
-    pub async fn callback_stored(&self) {
+    pub(crate) async fn callback_stored(&self) {
         self.callback_stored.notified().await;
     }
 

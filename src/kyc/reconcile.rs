@@ -13,15 +13,19 @@ use crate::telemetry::metrics;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tick {
-    pub checked: usize,
-    pub expired: usize,
+pub(crate) struct Tick {
+    pub(crate) checked: usize,
+    pub(crate) expired: usize,
 }
 
 impl Kyc {
     /// One pass over up to `batch` lapsed uploads (past their URLs' expiry by
     /// `expiry_grace`) and `batch` submissions due a look.
-    pub async fn reconcile(&self, batch: i64, expiry_grace: Duration) -> Result<Tick, sqlx::Error> {
+    pub(crate) async fn reconcile(
+        &self,
+        batch: i64,
+        expiry_grace: Duration,
+    ) -> Result<Tick, sqlx::Error> {
         let mut done = Tick::default();
         for id in submissions::lapsed_uploads(&self.db, expiry_grace.as_secs_f64(), batch).await? {
             let span = tracing::info_span!("expiry", submission = %id);

@@ -13,15 +13,19 @@ use crate::store::results::{self, StoredResult};
 
 /// A final submission with its result details, opened for its owner.
 #[derive(Clone)]
-pub struct ResultDetails {
-    pub submission: Submission,
-    pub processed_at: Option<OffsetDateTime>,
+pub(crate) struct ResultDetails {
+    pub(crate) submission: Submission,
+    pub(crate) processed_at: Option<OffsetDateTime>,
     /// GTF's `ktpData`, field names unchanged.
-    pub ktp: Option<Value>,
+    pub(crate) ktp: Option<Value>,
 }
 
 impl Kyc {
-    pub async fn result(&self, owner: &PartnerUserId, id: Uuid) -> Result<ResultDetails, KycError> {
+    pub(crate) async fn result(
+        &self,
+        owner: &PartnerUserId,
+        id: Uuid,
+    ) -> Result<ResultDetails, KycError> {
         let mut s = self.owned(owner, id).await?;
         if !s.state.status.is_final() {
             return Err(KycError::ResultNotReady);

@@ -8,20 +8,20 @@ use crate::store::{inbox, results};
 
 /// What one purge removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Purged {
-    pub details: u64,
-    pub callbacks: u64,
+pub(crate) struct Purged {
+    pub(crate) details: u64,
+    pub(crate) callbacks: u64,
 }
 
 impl Purged {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         *self == Self::default()
     }
 }
 
 impl Kyc {
     /// Purges everything past `retention`, a batch at a time.
-    pub async fn purge(&self, retention: Duration) -> Result<Purged, sqlx::Error> {
+    pub(crate) async fn purge(&self, retention: Duration) -> Result<Purged, sqlx::Error> {
         let age = retention.as_secs_f64();
         Ok(Purged {
             details: in_batches(|| results::purge_older_than(&self.db, age)).await?,

@@ -15,7 +15,7 @@ use super::outcome::Verdict;
 /// Per attempt; a slower receiver counts as a failed delivery.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub struct Sender {
+pub(crate) struct Sender {
     http: reqwest::Client,
     url: Url,
     auth: Option<(HeaderName, HeaderValue)>,
@@ -24,7 +24,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(
+    pub(crate) fn new(
         url: Url,
         auth: Option<(HeaderName, HeaderValue)>,
         attempts: u32,
@@ -42,7 +42,7 @@ impl Sender {
     }
 
     /// Waits `delay`, then delivers, giving up early on `shutdown`.
-    pub async fn deliver_after(
+    pub(crate) async fn deliver_after(
         &self,
         delay: Duration,
         submission_id: Uuid,

@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 
 /// `errors[].code` as the endpoint's spec spells it.
 #[derive(Debug, Clone, Copy)]
-pub enum Code {
+pub(crate) enum Code {
     Str(&'static str),
     Int(u16),
 }
 
 /// One documented error response: `{"success":false,"errors":[{...}]}`.
 #[derive(Debug, Clone, Copy)]
-pub struct GtfError {
+pub(crate) struct GtfError {
     status: StatusCode,
     code: Code,
     cause: &'static str,
@@ -25,7 +25,7 @@ pub struct GtfError {
 }
 
 impl GtfError {
-    pub const fn new(status: StatusCode, code: Code, cause: &'static str) -> Self {
+    pub(crate) const fn new(status: StatusCode, code: Code, cause: &'static str) -> Self {
         Self {
             status,
             code,
@@ -35,12 +35,12 @@ impl GtfError {
         }
     }
 
-    pub const fn entity(mut self, entity: &'static str) -> Self {
+    pub(crate) const fn entity(mut self, entity: &'static str) -> Self {
         self.entity = Some(entity);
         self
     }
 
-    pub const fn null_data(mut self) -> Self {
+    pub(crate) const fn null_data(mut self) -> Self {
         self.null_data = true;
         self
     }
@@ -65,6 +65,6 @@ impl IntoResponse for GtfError {
 }
 
 /// `{"success":true,"data":...}` with 200.
-pub fn success(data: Value) -> Response {
+pub(crate) fn success(data: Value) -> Response {
     Json(json!({ "success": true, "data": data })).into_response()
 }

@@ -66,7 +66,7 @@ fn sessions(headers: &HeaderMap, missing: GtfError) -> Result<&str, GtfError> {
 }
 
 /// `GET /coe/v1/submissions/urls?submissionType=…`: a new submission per call.
-pub async fn presign(
+pub(crate) async fn presign(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -124,7 +124,7 @@ struct ConfirmRequest {
 }
 
 /// `PUT /coe/v1/submissions/urls`
-pub async fn confirm(
+pub(crate) async fn confirm(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -184,7 +184,7 @@ pub async fn confirm(
 }
 
 /// `GET /coe/v1/submissions/{submissionId}/status`
-pub async fn status(
+pub(crate) async fn status(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
@@ -215,7 +215,7 @@ pub async fn status(
 /// submission of `x-partner-session-id`. A user token sees only its user's
 /// submissions, a partner token all. `x-partner-user-id` and its type may
 /// come along and are ignored (GTF's details API).
-pub async fn details(
+pub(crate) async fn details(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
 ) -> Result<Response, GtfError> {

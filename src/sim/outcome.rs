@@ -6,21 +6,21 @@ use sha2::{Digest, Sha256};
 
 /// The final state of a submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Valid,
     Invalid,
     Error,
 }
 
 impl Verdict {
-    pub fn status(self) -> &'static str {
+    pub(crate) fn status(self) -> &'static str {
         match self {
             Self::Valid | Self::Invalid => "COMPLETED",
             Self::Error => "ERROR",
         }
     }
 
-    pub fn result(self) -> Option<&'static str> {
+    pub(crate) fn result(self) -> Option<&'static str> {
         match self {
             Self::Valid => Some("VALID"),
             Self::Invalid => Some("INVALID"),
@@ -29,7 +29,7 @@ impl Verdict {
     }
 
     /// As the callback and the GoPay-ID rules put it: none when valid.
-    pub fn reason_code(self) -> Option<&'static str> {
+    pub(crate) fn reason_code(self) -> Option<&'static str> {
         match self {
             Self::Valid => None,
             Self::Invalid => Some("NOT_EKTP"),
@@ -40,13 +40,13 @@ impl Verdict {
 
 /// What happens to every submission of one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scenario {
-    pub verdict: Verdict,
-    pub callback: bool,
+pub(crate) struct Scenario {
+    pub(crate) verdict: Verdict,
+    pub(crate) callback: bool,
 }
 
 impl Scenario {
-    pub fn for_user(partner_user_id: &str) -> Self {
+    pub(crate) fn for_user(partner_user_id: &str) -> Self {
         let (verdict, callback) = if partner_user_id.ends_with("-invalid") {
             (Verdict::Invalid, true)
         } else if partner_user_id.ends_with("-error") {
@@ -124,7 +124,7 @@ fn pick<T: Copy>(items: &[T], byte: u8) -> T {
 /// A plausible eKTP record, the same for every submission of one user.
 /// Assumed shape: the Esign `ktpData` of GTF's details documentation, since no CoE
 /// source shows a KTP_SCAN result.
-pub fn fake_ktp(partner_user_id: &str) -> Value {
+pub(crate) fn fake_ktp(partner_user_id: &str) -> Value {
     let h = Sha256::digest(partner_user_id.as_bytes());
     let (name, gender) = pick(&PEOPLE, h[0]);
     let (prefix, province, city, region, district, town) = pick(&PLACES, h[1]);

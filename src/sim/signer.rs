@@ -6,12 +6,12 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-pub struct Signer {
+pub(crate) struct Signer {
     key: [u8; 32],
 }
 
 impl Signer {
-    pub fn random() -> Self {
+    pub(crate) fn random() -> Self {
         Self {
             key: rand::random(),
         }
@@ -24,13 +24,13 @@ impl Signer {
         mac
     }
 
-    pub fn tag(&self, message: &[u8]) -> Vec<u8> {
+    pub(crate) fn tag(&self, message: &[u8]) -> Vec<u8> {
         self.mac(message).finalize().into_bytes().to_vec()
     }
 
     /// Constant-time: the comparison leaks neither where nor whether the
     /// inputs first differ.
-    pub fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+    pub(crate) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
         self.mac(message).verify_slice(tag).is_ok()
     }
 }

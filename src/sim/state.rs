@@ -16,14 +16,14 @@ use super::outcome::{Scenario, Verdict};
 /// The user a token was minted for (GTF's user token: the token carries the
 /// user, later calls name none).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserKey {
-    pub onboarding_partner: String,
-    pub user_id: String,
-    pub user_id_type: String,
+pub(crate) struct UserKey {
+    pub(crate) onboarding_partner: String,
+    pub(crate) user_id: String,
+    pub(crate) user_id_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
+pub(crate) enum Principal {
     User(UserKey),
     Partner,
 }
@@ -34,25 +34,25 @@ struct IssuedToken {
 }
 
 #[derive(Debug, Clone)]
-pub struct Document {
-    pub key: String,
-    pub uploaded: bool,
+pub(crate) struct Document {
+    pub(crate) key: String,
+    pub(crate) uploaded: bool,
 }
 
 #[derive(Debug, Clone)]
-pub struct Submission {
-    pub id: Uuid,
-    pub owner: UserKey,
-    pub submission_type: &'static str,
-    pub partner_session_id: String,
-    pub created_at: OffsetDateTime,
-    pub documents: Vec<Document>,
-    pub confirmed_at: Option<OffsetDateTime>,
-    pub scenario: Scenario,
+pub(crate) struct Submission {
+    pub(crate) id: Uuid,
+    pub(crate) owner: UserKey,
+    pub(crate) submission_type: &'static str,
+    pub(crate) partner_session_id: String,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) documents: Vec<Document>,
+    pub(crate) confirmed_at: Option<OffsetDateTime>,
+    pub(crate) scenario: Scenario,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Initiated,
     InProgress,
     Final {
@@ -62,7 +62,7 @@ pub enum Phase {
 }
 
 impl Submission {
-    pub fn phase(&self, now: OffsetDateTime, processing: Duration) -> Phase {
+    pub(crate) fn phase(&self, now: OffsetDateTime, processing: Duration) -> Phase {
         match self.confirmed_at {
             None => Phase::Initiated,
             Some(confirmed) => {
@@ -80,25 +80,25 @@ impl Submission {
     }
 
     /// `<submissionId>_<DOC>`, as in GTF's examples.
-    pub fn reference(&self, document: &str) -> String {
+    pub(crate) fn reference(&self, document: &str) -> String {
         format!("{}_{document}", self.id)
     }
 }
 
 /// `t + d`, saturating instead of panicking on absurd durations.
-pub fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+pub(crate) fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
     time::Duration::try_from(d)
         .ok()
         .and_then(|d| t.checked_add(d))
         .unwrap_or_else(|| PrimitiveDateTime::MAX.assume_utc())
 }
 
-pub enum Confirmed {
+pub(crate) enum Confirmed {
     First(Submission),
     Again,
 }
 
-pub enum ConfirmError {
+pub(crate) enum ConfirmError {
     Unknown,
     Incomplete,
 }
@@ -119,7 +119,7 @@ struct Inner {
 
 /// Every method takes the lock briefly and never across an `.await`.
 #[derive(Default)]
-pub struct Store {
+pub(crate) struct Store {
     inner: Mutex<Inner>,
 }
 
@@ -131,7 +131,7 @@ impl Store {
     }
 
     /// A new opaque token; user tokens are counted per partner user id.
-    pub fn mint(&self, principal: Principal, expires_at: OffsetDateTime) -> String {
+    pub(crate) fn mint(&self, principal: Principal, expires_at: OffsetDateTime) -> String {
         let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let mut inner = self.lock();
         if let Principal::User(user) = &principal {
@@ -149,7 +149,7 @@ impl Store {
     }
 
     /// Who a live token belongs to; expired tokens are forgotten here.
-    pub fn principal(&self, token: &str, now: OffsetDateTime) -> Option<Principal> {
+    pub(crate) fn principal(&self, token: &str, now: OffsetDateTime) -> Option<Principal> {
         let mut inner = self.lock();
         let issued = inner.tokens.get(token)?;
         if issued.expires_at > now {
@@ -159,18 +159,18 @@ impl Store {
         None
     }
 
-    pub fn revoke(&self, partner_user_id: &str) {
+    pub(crate) fn revoke(&self, partner_user_id: &str) {
         self.lock().tokens.retain(|_, issued| {
             !matches!(&issued.principal, Principal::User(user) if user.user_id == partner_user_id)
         });
     }
 
-    pub fn mints(&self, partner_user_id: &str) -> usize {
+    pub(crate) fn mints(&self, partner_user_id: &str) -> usize {
         self.lock().mints.get(partner_user_id).copied().unwrap_or(0)
     }
 
     /// The user's tokens that are still live.
-    pub fn live_tokens(&self, partner_user_id: &str) -> Vec<String> {
+    pub(crate) fn live_tokens(&self, partner_user_id: &str) -> Vec<String> {
         self.lock()
             .tokens
             .iter()
@@ -182,12 +182,12 @@ impl Store {
     }
 
     /// The total and the per-user counts, read together.
-    pub fn mint_counts(&self) -> (usize, HashMap<String, usize>) {
+    pub(crate) fn mint_counts(&self) -> (usize, HashMap<String, usize>) {
         let inner = self.lock();
         (inner.total_mints, inner.mints.clone())
     }
 
-    pub fn create(
+    pub(crate) fn create(
         &self,
         owner: UserKey,
         submission_type: &'static str,
@@ -221,12 +221,12 @@ impl Store {
         submission
     }
 
-    pub fn get(&self, id: Uuid) -> Option<Submission> {
+    pub(crate) fn get(&self, id: Uuid) -> Option<Submission> {
         self.lock().submissions.get(&id).cloned()
     }
 
     /// The submissions of one partner session, newest first.
-    pub fn in_session(&self, partner_session_id: &str) -> Vec<Submission> {
+    pub(crate) fn in_session(&self, partner_session_id: &str) -> Vec<Submission> {
         let inner = self.lock();
         let session =
             (partner_session_id.to_owned(), 0)..=(partner_session_id.to_owned(), u64::MAX);
@@ -239,7 +239,7 @@ impl Store {
     }
 
     /// Marks a document uploaded; false when there is no such document.
-    pub fn record_upload(&self, id: Uuid, document: &str) -> bool {
+    pub(crate) fn record_upload(&self, id: Uuid, document: &str) -> bool {
         let mut inner = self.lock();
         let Some(doc) = inner
             .submissions
@@ -252,7 +252,7 @@ impl Store {
         true
     }
 
-    pub fn count_confirm_call(&self, raw_submission_id: &str) {
+    pub(crate) fn count_confirm_call(&self, raw_submission_id: &str) {
         *self
             .lock()
             .confirm_calls
@@ -260,7 +260,7 @@ impl Store {
             .or_default() += 1;
     }
 
-    pub fn confirm_calls(&self, raw_submission_id: &str) -> usize {
+    pub(crate) fn confirm_calls(&self, raw_submission_id: &str) -> usize {
         self.lock()
             .confirm_calls
             .get(raw_submission_id)
@@ -268,7 +268,7 @@ impl Store {
             .unwrap_or(0)
     }
 
-    pub fn confirm(
+    pub(crate) fn confirm(
         &self,
         id: Uuid,
         owner: &UserKey,

@@ -37,7 +37,7 @@ fn string_to_sign(path: &str, expires: i64) -> String {
 }
 
 /// The upload URL of one document, valid for `upload_ttl` from `now`.
-pub fn presigned_url(
+pub(crate) fn presigned_url(
     sim: &Sim,
     submission: &Submission,
     document: &str,
@@ -54,12 +54,12 @@ pub fn presigned_url(
 
 /// Where a document's image lives, for the details' `imageUrls`. The
 /// simulator keeps no bytes, so nothing is served there.
-pub fn image_url(sim: &Sim, submission: &Submission, document: &str) -> String {
+pub(crate) fn image_url(sim: &Sim, submission: &Submission, document: &str) -> String {
     format!("{}{}", sim.public_base, object_path(submission, document))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum S3Error {
+pub(crate) enum S3Error {
     SignatureDoesNotMatch,
     Expired,
     NoSuchKey,
@@ -107,7 +107,7 @@ impl IntoResponse for S3Error {
 }
 
 /// `PUT /storage/{*key}`: checks the URL before reading any of the body.
-pub async fn upload(
+pub(crate) async fn upload(
     State(sim): State<Arc<Sim>>,
     uri: Uri,
     headers: HeaderMap,

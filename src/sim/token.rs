@@ -50,7 +50,7 @@ const PARTNER_ERRORS: Errors = Errors {
 };
 
 /// `GET /v2/coe/authentication`
-pub async fn user_token(
+pub(crate) async fn user_token(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
 ) -> Result<Response, GtfError> {
@@ -60,7 +60,7 @@ pub async fn user_token(
 }
 
 /// `GET /v1/coe/partner/authentication`
-pub async fn partner_token(
+pub(crate) async fn partner_token(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
 ) -> Result<Response, GtfError> {

@@ -22,7 +22,7 @@ fn timestamp(t: OffsetDateTime) -> String {
     )
 }
 
-pub fn status(sim: &Sim, submission: &Submission, now: OffsetDateTime) -> Value {
+pub(crate) fn status(sim: &Sim, submission: &Submission, now: OffsetDateTime) -> Value {
     let (status, final_at, verdict) = match submission.phase(now, sim.config.processing) {
         Phase::Initiated => ("INITIATED", None, None),
         Phase::InProgress => ("IN_PROGRESS", None, None),
@@ -66,7 +66,7 @@ pub fn status(sim: &Sim, submission: &Submission, now: OffsetDateTime) -> Value 
     })
 }
 
-pub fn details(sim: &Sim, submission: &Submission, now: OffsetDateTime) -> Value {
+pub(crate) fn details(sim: &Sim, submission: &Submission, now: OffsetDateTime) -> Value {
     let (verdict, processed_at) = match submission.phase(now, sim.config.processing) {
         // Details know no INITIATED: anything unfinished is in progress.
         Phase::Initiated | Phase::InProgress => {

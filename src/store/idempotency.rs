@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 /// What the key says about a new request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub(crate) enum Claim {
     /// The key is this request's: go ahead, then `complete` or `release` it.
     Acquired,
     /// An earlier request with the key created this submission.
@@ -20,7 +20,7 @@ pub enum Claim {
 /// Claims `key` for a request with `fingerprint`, for at most `lock_secs`
 /// (after which a request that crashed no longer holds it). Keys older than
 /// 24 hours are forgotten.
-pub async fn claim(
+pub(crate) async fn claim(
     db: &PgPool,
     owner: &str,
     key: &str,
@@ -67,7 +67,7 @@ pub async fn claim(
 
 /// Ties the key to the submission its request created, in that request's
 /// transaction.
-pub async fn complete(
+pub(crate) async fn complete(
     tx: &mut Transaction<'_, Postgres>,
     owner: &str,
     key: &str,
@@ -86,7 +86,7 @@ pub async fn complete(
 }
 
 /// Gives the key up after a failed request, so that a retry can run.
-pub async fn release(db: &PgPool, owner: &str, key: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn release(db: &PgPool, owner: &str, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "DELETE FROM idempotency_keys WHERE owner_id = $1 AND key = $2 AND submission_id IS NULL",
         owner,

@@ -5,13 +5,13 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
+pub(crate) enum Stored {
     New,
     /// The same (submissionId, status, result) was stored before.
     Duplicate,
 }
 
-pub async fn insert(
+pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
     gtf_submission_id: &str,
     status: &str,
@@ -39,15 +39,15 @@ pub async fn insert(
 
 /// A stored callback waiting for verification.
 #[derive(Debug, Clone)]
-pub struct Pending {
-    pub id: i64,
-    pub gtf_submission_id: String,
-    pub attempts: i32,
+pub(crate) struct Pending {
+    pub(crate) id: i64,
+    pub(crate) gtf_submission_id: String,
+    pub(crate) attempts: i32,
 }
 
 /// Claims up to `limit` pending callbacks for `lease_secs`; another replica
 /// skips them until then.
-pub async fn claim(
+pub(crate) async fn claim(
     db: impl PgExecutor<'_>,
     limit: i64,
     lease_secs: f64,
@@ -71,7 +71,11 @@ pub async fn claim(
     .await
 }
 
-pub async fn finish(db: impl PgExecutor<'_>, id: i64, outcome: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn finish(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE callback_inbox
            SET processed_at = now(), outcome = $2, attempts = attempts + 1, locked_until = NULL
@@ -84,7 +88,7 @@ pub async fn finish(db: impl PgExecutor<'_>, id: i64, outcome: &str) -> Result<(
     Ok(())
 }
 
-pub async fn retry_later(
+pub(crate) async fn retry_later(
     db: impl PgExecutor<'_>,
     id: i64,
     delay_secs: f64,
@@ -106,7 +110,10 @@ pub async fn retry_later(
 
 /// Deletes verified callbacks received more than `age_secs` ago, a batch at
 /// a time; returns how many. Pending ones are kept whatever their age.
-pub async fn purge_older_than(db: impl PgExecutor<'_>, age_secs: f64) -> Result<u64, sqlx::Error> {
+pub(crate) async fn purge_older_than(
+    db: impl PgExecutor<'_>,
+    age_secs: f64,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"DELETE FROM callback_inbox
            WHERE id IN (

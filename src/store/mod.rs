@@ -1,10 +1,10 @@
 //! PostgreSQL: the pool, the embedded migrations, and the queries, as free
 //! functions over a pool or a transaction.
 
-pub mod idempotency;
-pub mod inbox;
-pub mod results;
-pub mod submissions;
+pub(crate) mod idempotency;
+pub(crate) mod inbox;
+pub(crate) mod results;
+pub(crate) mod submissions;
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgPool};
 
 /// The migrations in `migrations/`, compiled into the binary.
-pub static MIGRATOR: Migrator = sqlx::migrate!();
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// A connection idle for longer than this is pinged before it is handed out.
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
@@ -53,7 +53,7 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 /// surfaces as a protocol error; SQLSTATE classes 08 (connection), 53
 /// (insufficient resources, e.g. too many connections) and 57P (shutdown)
 /// are the server saying so itself.
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
+pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -75,7 +75,7 @@ fn corrupt(what: &'static str) -> sqlx::Error {
 }
 
 /// Whether every migration compiled into this binary has been applied.
-pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+pub(crate) async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let applied: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")

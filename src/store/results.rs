@@ -8,23 +8,23 @@ use crate::crypto::Sealed;
 
 /// A stored result: the plain summary beside the sealed details.
 #[derive(Clone)]
-pub struct StoredResult {
-    pub status: String,
-    pub result: Option<String>,
-    pub reason_code: Option<String>,
-    pub processed_at: Option<OffsetDateTime>,
-    pub sealed: Sealed,
+pub(crate) struct StoredResult {
+    pub(crate) status: String,
+    pub(crate) result: Option<String>,
+    pub(crate) reason_code: Option<String>,
+    pub(crate) processed_at: Option<OffsetDateTime>,
+    pub(crate) sealed: Sealed,
 }
 
 /// A result as read back: its details are gone once retention purged them.
-pub struct ReadResult {
-    pub processed_at: Option<OffsetDateTime>,
-    pub sealed: Option<Sealed>,
+pub(crate) struct ReadResult {
+    pub(crate) processed_at: Option<OffsetDateTime>,
+    pub(crate) sealed: Option<Sealed>,
 }
 
 /// Stores the result once; a second fetch of the same result changes
 /// nothing.
-pub async fn insert(
+pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
     submission_id: Uuid,
     r: &StoredResult,
@@ -48,7 +48,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn find(
+pub(crate) async fn find(
     db: impl PgExecutor<'_>,
     submission_id: Uuid,
 ) -> Result<Option<ReadResult>, sqlx::Error> {
@@ -74,7 +74,10 @@ pub async fn find(
 
 /// Drops the sealed details of results stored more than `age_secs` ago,
 /// a batch at a time; returns how many.
-pub async fn purge_older_than(db: impl PgExecutor<'_>, age_secs: f64) -> Result<u64, sqlx::Error> {
+pub(crate) async fn purge_older_than(
+    db: impl PgExecutor<'_>,
+    age_secs: f64,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE submission_results
            SET key_id = NULL, nonce = NULL, ciphertext = NULL, purged_at = now()

@@ -13,7 +13,7 @@ use crate::domain::{
 
 /// The PostgreSQL channel on which every change of a submission is
 /// announced, with its id as the payload.
-pub const CHANGES_CHANNEL: &str = "submission_changed";
+pub(crate) const CHANGES_CHANNEL: &str = "submission_changed";
 
 struct Row {
     id: Uuid,
@@ -66,7 +66,7 @@ impl TryFrom<Row> for Submission {
 /// Stores a new submission with the first entry of its history, in one
 /// statement: atomic without BEGIN/COMMIT, and one round trip on the path
 /// whose latency partners feel most (BENCHMARKS.md).
-pub async fn insert(db: impl PgExecutor<'_>, s: &Submission) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert(db: impl PgExecutor<'_>, s: &Submission) -> Result<(), sqlx::Error> {
     let uploads = serde_json::to_value(&s.uploads).map_err(|_| corrupt("uploads"))?;
     sqlx::query!(
         r#"WITH created AS (
@@ -99,7 +99,7 @@ pub async fn insert(db: impl PgExecutor<'_>, s: &Submission) -> Result<(), sqlx:
 }
 
 /// The submission, if it exists and belongs to `owner`.
-pub async fn find_owned(
+pub(crate) async fn find_owned(
     db: impl PgExecutor<'_>,
     id: Uuid,
     owner: &PartnerUserId,
@@ -121,7 +121,7 @@ pub async fn find_owned(
 
 /// A page of `owner`'s submissions, newest first, strictly after `after`
 /// (the `(created_at, id)` of the last one already seen).
-pub async fn list_owned(
+pub(crate) async fn list_owned(
     db: impl PgExecutor<'_>,
     owner: &PartnerUserId,
     after: Option<(OffsetDateTime, Uuid)>,
@@ -151,7 +151,10 @@ pub async fn list_owned(
 }
 
 /// Locks the submission for the rest of the transaction.
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Submission>, sqlx::Error> {
+pub(crate) async fn lock(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<Submission>, sqlx::Error> {
     sqlx::query_as!(
         Row,
         r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
@@ -167,7 +170,7 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Submission
 }
 
 /// Keeps GTF's latest word when it changes nothing else.
-pub async fn set_gtf_status(
+pub(crate) async fn set_gtf_status(
     conn: &mut PgConnection,
     id: Uuid,
     gtf_status: &GtfStatus,
@@ -184,7 +187,7 @@ pub async fn set_gtf_status(
 
 /// Writes a new state, with GTF's latest word when there is one, and when
 /// the reconciler is to look next (`None`: never); returns the row.
-pub async fn update_state(
+pub(crate) async fn update_state(
     conn: &mut PgConnection,
     id: Uuid,
     state: &State,
@@ -218,7 +221,7 @@ pub async fn update_state(
 }
 
 /// Appends a transition to the history.
-pub async fn record_history(
+pub(crate) async fn record_history(
     conn: &mut PgConnection,
     id: Uuid,
     from: Status,
@@ -245,7 +248,7 @@ pub async fn record_history(
 
 /// Announces a change on [`CHANGES_CHANNEL`], delivered to every replica
 /// when the transaction commits.
-pub async fn notify_changed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub(crate) async fn notify_changed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, id.to_string())
         .execute(conn)
         .await?;
@@ -253,7 +256,7 @@ pub async fn notify_changed(conn: &mut PgConnection, id: Uuid) -> Result<(), sql
 }
 
 /// The submission whose GTF id this is.
-pub async fn find_by_gtf_id(
+pub(crate) async fn find_by_gtf_id(
     db: impl PgExecutor<'_>,
     gtf_submission_id: &str,
 ) -> Result<Option<Submission>, sqlx::Error> {
@@ -274,7 +277,7 @@ pub async fn find_by_gtf_id(
 /// Claims up to `limit` submissions due for a look by the reconciler, for
 /// `lease_secs`: other replicas skip them meanwhile. Returns each with how
 /// many looks it has had.
-pub async fn claim_due(
+pub(crate) async fn claim_due(
     db: impl PgExecutor<'_>,
     limit: i64,
     lease_secs: f64,
@@ -307,7 +310,7 @@ pub async fn claim_due(
 
 /// Releases a claimed submission after a look, counting it: looked at
 /// again after `next_check_secs`, or never (`None`).
-pub async fn release_check(
+pub(crate) async fn release_check(
     conn: &mut PgConnection,
     id: Uuid,
     next_check_secs: Option<f64>,
@@ -328,7 +331,7 @@ pub async fn release_check(
 
 /// AWAITING_UPLOAD submissions whose upload URLs lapsed more than
 /// `grace_secs` ago.
-pub async fn lapsed_uploads(
+pub(crate) async fn lapsed_uploads(
     db: impl PgExecutor<'_>,
     grace_secs: f64,
     limit: i64,
@@ -348,7 +351,7 @@ pub async fn lapsed_uploads(
 
 /// Claims the right to ask GTF on a client's behalf, at most once per
 /// `min_interval` per submission, whichever replica asks.
-pub async fn claim_refresh(
+pub(crate) async fn claim_refresh(
     db: impl PgExecutor<'_>,
     id: Uuid,
     min_interval_secs: f64,

@@ -8,18 +8,18 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 
-pub const HTTP_REQUESTS: &str = "http_requests_total";
-pub const HTTP_DURATION: &str = "http_request_duration_seconds";
-pub const GTF_REQUESTS: &str = "gtf_requests_total";
-pub const GTF_DURATION: &str = "gtf_request_duration_seconds";
-pub const TOKEN_LOOKUPS: &str = "gtf_token_cache_lookups_total";
-pub const TOKEN_MINTS: &str = "gtf_token_mints_total";
-pub const CALLBACKS_RECEIVED: &str = "callbacks_received_total";
-pub const CALLBACKS_VERIFIED: &str = "callbacks_verified_total";
-pub const RECONCILER_CHECKS: &str = "reconciler_checks_total";
-pub const RECONCILER_EXPIRED: &str = "reconciler_expired_total";
-pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
-pub const DB_POOL_MAX: &str = "db_pool_max_connections";
+pub(crate) const HTTP_REQUESTS: &str = "http_requests_total";
+pub(crate) const HTTP_DURATION: &str = "http_request_duration_seconds";
+pub(crate) const GTF_REQUESTS: &str = "gtf_requests_total";
+pub(crate) const GTF_DURATION: &str = "gtf_request_duration_seconds";
+pub(crate) const TOKEN_LOOKUPS: &str = "gtf_token_cache_lookups_total";
+pub(crate) const TOKEN_MINTS: &str = "gtf_token_mints_total";
+pub(crate) const CALLBACKS_RECEIVED: &str = "callbacks_received_total";
+pub(crate) const CALLBACKS_VERIFIED: &str = "callbacks_verified_total";
+pub(crate) const RECONCILER_CHECKS: &str = "reconciler_checks_total";
+pub(crate) const RECONCILER_EXPIRED: &str = "reconciler_expired_total";
+pub(crate) const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
+pub(crate) const DB_POOL_MAX: &str = "db_pool_max_connections";
 
 /// Latency buckets from a cached read to a slow GTF call, in seconds.
 const BUCKETS: &[f64] = &[
@@ -28,7 +28,7 @@ const BUCKETS: &[f64] = &[
 
 /// The process's recorder, installed on first use (one per process, however
 /// many apps a test starts).
-pub fn handle() -> &'static PrometheusHandle {
+pub(crate) fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
@@ -46,12 +46,12 @@ pub fn handle() -> &'static PrometheusHandle {
 /// Folds the histogram samples recorded since the last call into their
 /// buckets. The recorder keeps every sample until then: without a scrape,
 /// memory would grow with each request (the crate leaves this to us).
-pub fn upkeep() {
+pub(crate) fn upkeep() {
     handle().run_upkeep();
 }
 
 /// The Prometheus text, with the pool gauges taken now.
-pub fn render(db: &PgPool) -> String {
+pub(crate) fn render(db: &PgPool) -> String {
     let handle = handle();
     let idle = db.num_idle() as f64;
     let size = f64::from(db.size());
@@ -62,36 +62,36 @@ pub fn render(db: &PgPool) -> String {
     handle.render()
 }
 
-pub fn gtf_call(endpoint: &'static str, outcome: &'static str, elapsed: Duration) {
+pub(crate) fn gtf_call(endpoint: &'static str, outcome: &'static str, elapsed: Duration) {
     metrics::counter!(GTF_REQUESTS, "endpoint" => endpoint, "outcome" => outcome).increment(1);
     metrics::histogram!(GTF_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
 }
 
-pub fn token_lookup(hit: bool) {
+pub(crate) fn token_lookup(hit: bool) {
     metrics::counter!(TOKEN_LOOKUPS, "result" => if hit { "hit" } else { "miss" }).increment(1);
 }
 
-pub fn token_mint(outcome: &'static str) {
+pub(crate) fn token_mint(outcome: &'static str) {
     metrics::counter!(TOKEN_MINTS, "outcome" => outcome).increment(1);
 }
 
-pub fn callback_received(outcome: &'static str) {
+pub(crate) fn callback_received(outcome: &'static str) {
     metrics::counter!(CALLBACKS_RECEIVED, "outcome" => outcome).increment(1);
 }
 
-pub fn callback_verified(outcome: &'static str) {
+pub(crate) fn callback_verified(outcome: &'static str) {
     metrics::counter!(CALLBACKS_VERIFIED, "outcome" => outcome).increment(1);
 }
 
-pub fn reconciler_check(outcome: &'static str) {
+pub(crate) fn reconciler_check(outcome: &'static str) {
     metrics::counter!(RECONCILER_CHECKS, "outcome" => outcome).increment(1);
 }
 
-pub fn reconciler_expired(n: usize) {
+pub(crate) fn reconciler_expired(n: usize) {
     metrics::counter!(RECONCILER_EXPIRED).increment(n as u64);
 }
 
-pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
+pub(crate) fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
     let (method, route) = (method.to_owned(), route.to_owned());
     metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
         .increment(1);

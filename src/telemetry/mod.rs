@@ -1,7 +1,7 @@
 //! Logging: JSON lines by default, human-readable with `LOG_FORMAT=pretty`,
 //! filtered by `RUST_LOG` (default `info`); and metrics.
 
-pub mod metrics;
+pub(crate) mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -19,15 +19,15 @@ use crate::kyc::Kyc;
 use crate::limits::Limits;
 
 /// What the workers need besides the flow itself.
-pub struct WorkerDeps {
-    pub reconciler: ReconcilerConfig,
-    pub limits: Arc<Limits>,
-    pub retention: Duration,
+pub(crate) struct WorkerDeps {
+    pub(crate) reconciler: ReconcilerConfig,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) retention: Duration,
 }
 
 /// Starts the workers; they stop, after finishing the item at hand, when
 /// `shutdown` is cancelled.
-pub fn spawn(kyc: Kyc, deps: WorkerDeps, shutdown: CancellationToken) -> JoinSet<()> {
+pub(crate) fn spawn(kyc: Kyc, deps: WorkerDeps, shutdown: CancellationToken) -> JoinSet<()> {
     let mut set = JoinSet::new();
     set.spawn(housekeeping::run(
         kyc.clone(),
