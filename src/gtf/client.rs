@@ -27,8 +27,9 @@ use crate::telemetry::metrics;
 /// GTF's answers are small; anything larger is not GTF speaking.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// The ids GTF correlates one submission's calls by ("Decisions": one partner
-/// session id and one SDK session id per submission, reused on every call).
+/// The ids GTF correlates one submission's calls by. GTF is silent on their
+/// scope; we use one partner session id and one SDK session id per
+/// submission, reused on every call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub partner_session_id: String,

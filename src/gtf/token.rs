@@ -57,8 +57,9 @@ const MAX_LIFETIME: Duration = Duration::from_secs(366 * 86_400);
 const REFRESH_RETRY: Duration = Duration::from_secs(5);
 
 impl UserToken {
-    /// `lifetime` is counted from `minted_at`; the refresh margin follows
-    /// "Decisions": max(60 s, 10 %) but never more than half the lifetime.
+    /// `lifetime` is counted from `minted_at`. GTF only says to cache
+    /// tokens; we refresh max(60 s, 10 %) before expiry, but never more than
+    /// half the lifetime early.
     pub(crate) fn new(header: HeaderValue, minted_at: Instant, lifetime: Option<Duration>) -> Self {
         let mut header = header;
         header.set_sensitive(true);

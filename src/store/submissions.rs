@@ -1,5 +1,6 @@
 //! Submissions and their history: plain queries, no decisions. What a
-//! change means (the state, the schedule) is decided by the caller.
+//! change means (the state, the schedule) is decided by the caller. Each
+//! query spells out `Row`'s columns: sqlx checks literal SQL only.
 
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
