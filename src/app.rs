@@ -122,6 +122,11 @@ impl App {
 
 /// `gtf-bff serve`.
 pub async fn run(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    if config.demo {
+        tracing::warn!(
+            "BFF_DEMO=true: the demo secrets published with gtf-bff are accepted; never run this way with real data"
+        );
+    }
     let app = App::build(&config, ClientOptions::default(), shutdown).await?;
     let listener = TcpListener::bind(config.listen_addr)
         .await

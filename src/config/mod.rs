@@ -1,6 +1,7 @@
 //! Typed configuration, read once from the environment and validated at
 //! start. Each command reads only the part it needs.
 
+mod demo;
 mod env;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use url::Url;
 use crate::callback_auth::CallbackCredential;
 use crate::crypto::DataKeys;
 
+pub use demo::PUBLISHED_DEMO_SECRETS;
 pub use env::{ConfigError, Env};
 
 /// Where and how to reach GTF, and with which partner credentials.
@@ -73,6 +75,8 @@ pub struct ServiceConfig {
     /// `RETENTION_DAYS`: result details and raw callback bodies are purged
     /// this long after they were stored.
     pub retention: Duration,
+    /// `BFF_DEMO`: the secrets published with the repository are allowed.
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +107,7 @@ impl ServiceConfig {
                 .map(SecretString::from)
                 .collect(),
             callback: CallbackConfig::from_env(env)?,
+            demo: demo::allowed(env)?,
             reconcile_after: env.secs_or("RECONCILE_AFTER_SECS", 600)?,
             reconciler: ReconcilerConfig {
                 interval: env.secs_or("RECONCILE_INTERVAL_SECS", 15)?,
@@ -289,10 +294,19 @@ impl AuthConfig {
                 ));
             }
         };
+        let audience = env.optional("AUTH_JWT_AUDIENCE").map(str::to_owned);
+        // An identity provider signs tokens for many applications: without
+        // an audience, a token it issued for any of them would pass here.
+        if audience.is_none() && !matches!(key, JwtKeyConfig::Secret(_)) {
+            return Err(ConfigError::new(
+                "AUTH_JWT_AUDIENCE",
+                "is required with AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY: the audience your identity provider puts in tokens for this service",
+            ));
+        }
         Ok(Self {
             key,
             issuer: env.optional("AUTH_JWT_ISSUER").map(str::to_owned),
-            audience: env.optional("AUTH_JWT_AUDIENCE").map(str::to_owned),
+            audience,
         })
     }
 }
@@ -438,5 +452,20 @@ mod tests {
         let env = Env::from_pairs([("DATABASE_URL", "mysql://u:hunter2@h/db")]);
         let err = database_url(&env).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn an_identity_providers_keys_need_an_audience() {
+        let jwks = [
+            ("AUTH_JWKS_URL", "https://idp.example/jwks.json"),
+            ("AUTH_JWT_ISSUER", "https://idp.example"),
+        ];
+        let err = AuthConfig::from_env(&Env::from_pairs(jwks)).unwrap_err();
+        assert_eq!(err.var, "AUTH_JWT_AUDIENCE");
+        let with_audience = [jwks[0], jwks[1], ("AUTH_JWT_AUDIENCE", "gtf-bff")];
+        assert!(AuthConfig::from_env(&Env::from_pairs(with_audience)).is_ok());
+        // A shared secret is the partner's own: the audience stays optional.
+        let hs256 = [("AUTH_JWT_SECRET", "a-secret-of-at-least-thirty-two-chars")];
+        assert!(AuthConfig::from_env(&Env::from_pairs(hs256)).is_ok());
     }
 }

@@ -69,3 +69,46 @@ fn every_command_says_what_it_does() {
         assert!(help.contains(command), "{help}");
     }
 }
+
+/// The variables `.env.example` sets, as `serve` would read them.
+fn env_example() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"))
+        .expect(".env.example");
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn serve_refuses_the_published_demo_secrets_unless_told_it_is_a_demo() {
+    let mut env = env_example();
+    env.push((
+        "DATABASE_URL".into(),
+        "postgres://nobody@127.0.0.1:1/none".into(),
+    ));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = gtf_bff(&["serve"], &pairs);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("is the demo value published"), "{stderr}");
+    // One line, naming the variable, never the value.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for (_, secret) in gtf_bff::config::PUBLISHED_DEMO_SECRETS {
+        assert!(!stderr.contains(secret), "{stderr}");
+    }
+
+    // With BFF_DEMO=true the same configuration gets past the check (and
+    // fails later, on the database that is not there).
+    let mut demo = pairs.clone();
+    demo.retain(|(k, _)| *k != "BFF_DEMO");
+    demo.push(("BFF_DEMO", "true"));
+    let out = gtf_bff(&["serve"], &demo);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("configuration error"), "{stderr}");
+    assert!(
+        stderr.contains("BFF_DEMO=true"),
+        "the start warns: {stderr}"
+    );
+}

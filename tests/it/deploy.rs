@@ -647,3 +647,39 @@ fn compose_runs_the_service_the_simulator_and_postgres_out_of_the_box() {
     let accepted: Vec<&str> = bff.env["CALLBACK_AUTH"].split(',').map(str::trim).collect();
     assert!(accepted.contains(&sim.env["SIM_CALLBACK_AUTH"].as_str()));
 }
+
+/// The service knows every secret the repository publishes, so that it can
+/// refuse them outside a demo: `.env.example` and the compose defaults.
+#[test]
+fn every_published_secret_is_one_the_service_refuses() {
+    let known: Vec<(&str, &str)> = gtf_bff::config::PUBLISHED_DEMO_SECRETS.to_vec();
+    let example = read(".env.example");
+    let compose = compose();
+    for var in [
+        "AUTH_JWT_SECRET",
+        "CALLBACK_AUTH",
+        "BFF_DATA_KEY",
+        "GTF_PASS_KEY",
+    ] {
+        let in_example = example
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{var}=")))
+            .unwrap_or_else(|| panic!(".env.example sets {var}"));
+        assert!(known.contains(&(var, in_example)), ".env.example's {var}");
+        let in_compose = &compose["gtf-bff"].env[var];
+        assert!(
+            known.contains(&(var, in_compose.as_str())),
+            "compose's {var}"
+        );
+    }
+    assert_eq!(compose["gtf-bff"].env["BFF_DEMO"], "true");
+    for service in compose.values() {
+        for port in service.doc["ports"].as_array().into_iter().flatten() {
+            let port = port.as_str().unwrap();
+            assert!(
+                port.starts_with("127.0.0.1:"),
+                "{port} is published on every interface"
+            );
+        }
+    }
+}
