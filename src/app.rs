@@ -9,13 +9,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::verify::JwtVerifier;
-use crate::config::{ReconcilerConfig, ServiceConfig};
+use crate::config::{DataKeysConfig, ReconcilerConfig, ServiceConfig};
 use crate::crypto::DataKeys;
 use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
 use crate::http::{self, AppState, CallbackGuard};
-use crate::kyc::Kyc;
+use crate::kyc::{self, Kyc};
 use crate::limits::Limits;
 use crate::store;
 use crate::workers::{self, WorkerDeps};
@@ -46,6 +46,7 @@ impl App {
         let gtf = GtfClient::with_options(config.gtf.clone(), gtf_options)?;
         let keys = DataKeys::from_base64(&config.data_key, &config.previous_data_keys)
             .map_err(anyhow::Error::msg)?;
+        kyc::check_data_keys(&db, &keys).await?;
         let auth = JwtVerifier::new(&config.auth)
             .await
             .context("loading the JWT verification keys")?;
@@ -133,4 +134,14 @@ pub async fn run(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::
         .with_context(|| format!("binding {}", config.listen_addr))?;
     tracing::info!(addr = %config.listen_addr, "gtf-bff listening");
     app.serve(listener).await
+}
+
+/// `gtf-bff reseal`: every stored result re-encrypted under the current
+/// data key, so that the keys in `BFF_DATA_KEY_PREVIOUS` can be retired.
+pub async fn reseal(config: DataKeysConfig) -> anyhow::Result<u64> {
+    let db = store::pool(&config.database_url, 2)?;
+    store::migrate(&db).await.context("applying migrations")?;
+    let keys =
+        DataKeys::from_base64(&config.current, &config.previous).map_err(anyhow::Error::msg)?;
+    kyc::reseal(&db, &keys).await
 }

@@ -23,6 +23,9 @@ pub enum Command {
     Serve,
     /// Apply database migrations to DATABASE_URL and exit.
     Migrate,
+    /// Re-encrypt every stored result under BFF_DATA_KEY, so that the keys
+    /// in BFF_DATA_KEY_PREVIOUS can be retired; safe while the service runs.
+    Reseal,
     /// Run the GTF simulator: token gateway, API gateway, object storage for
     /// the presigned URLs, and the callback sender, on SIM_LISTEN_ADDR.
     Sim,

@@ -69,6 +69,18 @@ impl DataKeys {
         })
     }
 
+    /// Whether a record sealed under `key_id` can be opened.
+    pub(crate) fn knows(&self, key_id: &str) -> bool {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .any(|k| k.id == key_id)
+    }
+
+    /// The id stored beside what the current key seals.
+    pub(crate) fn current_id(&self) -> &str {
+        &self.current.id
+    }
+
     /// Seals `plaintext`, bound to `context` (e.g. the row id) so that a
     /// ciphertext copied to another row does not open there.
     pub(crate) fn seal(&self, plaintext: &[u8], context: &[u8]) -> Sealed {

@@ -5,7 +5,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
-use gtf_bff::config::{ConfigError, Env, ServiceConfig, TokenIssuerConfig, database_url};
+use gtf_bff::config::{
+    ConfigError, DataKeysConfig, Env, ServiceConfig, TokenIssuerConfig, database_url,
+};
 use gtf_bff::sim::SimConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -84,6 +86,17 @@ fn run(command: Command, env: &Env) -> Result<(), Failure> {
                     .await
                     .context("applying migrations")?;
                 tracing::info!("migrations applied");
+                Ok(())
+            })
+        }
+        Command::Reseal => {
+            let cfg = DataKeysConfig::from_env(env)?;
+            block_on(env, |_| async move {
+                let resealed = gtf_bff::app::reseal(cfg).await?;
+                tracing::info!(
+                    resealed,
+                    "every stored result is sealed with the current key"
+                );
                 Ok(())
             })
         }

@@ -101,11 +101,7 @@ impl ServiceConfig {
             gtf: GtfConfig::from_env(env)?,
             auth: AuthConfig::from_env(env)?,
             data_key: env.required_secret("BFF_DATA_KEY")?,
-            previous_data_keys: env
-                .list("BFF_DATA_KEY_PREVIOUS")
-                .into_iter()
-                .map(SecretString::from)
-                .collect(),
+            previous_data_keys: previous_data_keys(env),
             callback: CallbackConfig::from_env(env)?,
             demo: demo::allowed(env)?,
             reconcile_after: env.secs_or("RECONCILE_AFTER_SECS", 600)?,
@@ -213,6 +209,36 @@ fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
                     )
                 })
         })
+        .collect()
+}
+
+/// What `gtf-bff reseal` needs: the database and the data keys.
+#[derive(Debug, Clone)]
+pub struct DataKeysConfig {
+    pub database_url: SecretString,
+    pub current: SecretString,
+    pub previous: Vec<SecretString>,
+}
+
+impl DataKeysConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let config = Self {
+            database_url: database_url(env)?,
+            current: env.required_secret("BFF_DATA_KEY")?,
+            previous: previous_data_keys(env),
+        };
+        DataKeys::from_base64(&config.current, &[])
+            .map_err(|problem| ConfigError::new("BFF_DATA_KEY", problem))?;
+        DataKeys::from_base64(&config.current, &config.previous)
+            .map_err(|problem| ConfigError::new("BFF_DATA_KEY_PREVIOUS", problem))?;
+        Ok(config)
+    }
+}
+
+fn previous_data_keys(env: &Env) -> Vec<SecretString> {
+    env.list("BFF_DATA_KEY_PREVIOUS")
+        .into_iter()
+        .map(SecretString::from)
         .collect()
 }
 

@@ -6,6 +6,7 @@
 mod callbacks;
 mod change;
 mod create;
+mod data_keys;
 mod flow;
 mod reconcile;
 mod result;
@@ -25,6 +26,8 @@ use crate::gtf::{GtfClient, GtfError, Session};
 pub(crate) use callbacks::Stored;
 pub use callbacks::{Callback, CallbackBody, parse_callback};
 pub(crate) use create::CreateRequest;
+pub(crate) use data_keys::check_data_keys;
+pub(crate) use data_keys::reseal;
 pub(crate) use result::ResultDetails;
 
 /// What the flow can refuse, beyond "not found".

@@ -1,6 +1,6 @@
 //! GTF's result details, sealed at rest.
 
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -90,4 +90,68 @@ pub(crate) async fn purge_older_than(
     .execute(db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The ids of the keys that sealed stored details: one index probe per
+/// distinct key (a loose index scan), however many results there are.
+pub(crate) async fn key_ids(db: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"WITH RECURSIVE ids (key_id) AS (
+               SELECT min(key_id) FROM submission_results WHERE key_id IS NOT NULL
+               UNION ALL
+               SELECT (SELECT min(r.key_id) FROM submission_results r WHERE r.key_id > ids.key_id)
+               FROM ids WHERE ids.key_id IS NOT NULL)
+           SELECT key_id AS "key_id!" FROM ids WHERE key_id IS NOT NULL"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Locks up to `limit` stored details sealed with a key other than
+/// `current_key_id`, skipping rows another resealer holds.
+pub(crate) async fn lock_sealed_with_other_keys(
+    conn: &mut PgConnection,
+    current_key_id: &str,
+    limit: i64,
+) -> Result<Vec<(Uuid, Sealed)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT submission_id, key_id AS "key_id!", nonce AS "nonce!", ciphertext AS "ciphertext!"
+           FROM submission_results
+           WHERE key_id IS NOT NULL AND key_id <> $1
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED"#,
+        current_key_id,
+        limit
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let sealed = Sealed {
+                key_id: r.key_id,
+                nonce: r.nonce,
+                ciphertext: r.ciphertext,
+            };
+            (r.submission_id, sealed)
+        })
+        .collect())
+}
+
+/// Replaces a record's sealed details.
+pub(crate) async fn replace_sealed(
+    conn: &mut PgConnection,
+    submission_id: Uuid,
+    sealed: &Sealed,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE submission_results SET key_id = $2, nonce = $3, ciphertext = $4 WHERE submission_id = $1",
+        submission_id,
+        sealed.key_id,
+        sealed.nonce,
+        sealed.ciphertext
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

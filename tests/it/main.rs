@@ -7,6 +7,7 @@
 mod api;
 mod callbacks;
 mod cli;
+mod data_keys;
 mod deploy;
 mod events;
 mod faults;

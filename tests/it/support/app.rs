@@ -151,7 +151,14 @@ impl TestApp {
     /// Another replica: the same database and simulator, its own process
     /// state (token cache, change feed, workers).
     pub async fn sibling(&self) -> TestApp {
-        let config = self.config.clone();
+        self.sibling_with(|_| {}).await
+    }
+
+    /// Like [`Self::sibling`], with `tweak` applied to this one's
+    /// configuration.
+    pub async fn sibling_with(&self, tweak: impl FnOnce(&mut ServiceConfig)) -> TestApp {
+        let mut config = self.config.clone();
+        tweak(&mut config);
         launch(
             bind().await,
             self.sim.clone(),
@@ -159,6 +166,21 @@ impl TestApp {
             |c| *c = config,
         )
         .await
+    }
+
+    /// Builds (without serving) an app on this one's database with
+    /// `tweak` applied: what a start with that configuration would do.
+    pub async fn build_sibling(
+        &self,
+        tweak: impl FnOnce(&mut ServiceConfig),
+    ) -> anyhow::Result<App> {
+        let mut config = self.config.clone();
+        tweak(&mut config);
+        App::build(&config, fast_retries(), CancellationToken::new()).await
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.db_handle.url
     }
 }
 
