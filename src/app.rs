@@ -15,7 +15,7 @@ use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
 use crate::http::{self, AppState, CallbackGuard};
-use crate::kyc::{self, Kyc};
+use crate::kyc::{self, Kyc, Webhooks};
 use crate::limits::Limits;
 use crate::store;
 use crate::workers::{self, WorkerDeps};
@@ -58,7 +58,13 @@ impl App {
         Ok(Self {
             state: AppState {
                 changes: ChangeFeed::start(db.clone(), shutdown.clone()),
-                kyc: Kyc::new(db.clone(), gtf, Arc::new(keys), pacing),
+                kyc: Kyc::new(
+                    db.clone(),
+                    gtf,
+                    Arc::new(keys),
+                    pacing,
+                    Webhooks::new(config.webhooks.clone())?,
+                ),
                 db,
                 auth: Arc::new(auth),
                 callbacks: Arc::new(CallbackGuard::new(&config.callback)),
@@ -79,6 +85,7 @@ impl App {
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let deps = WorkerDeps {
             reconciler: self.reconciler,
+            changes: self.state.changes.clone(),
             limits: self.state.limits.clone(),
             retention: self.retention,
         };

@@ -26,6 +26,16 @@ pub enum Command {
     /// Re-encrypt every stored result under BFF_DATA_KEY, so that the keys
     /// in BFF_DATA_KEY_PREVIOUS can be retired; safe while the service runs.
     Reseal,
+    /// Receive webhooks for local runs: check each delivery's signature and
+    /// print the verified events.
+    WebhookListen {
+        /// A `whsec_` secret (WEBHOOK_SECRET's value); several, comma-separated.
+        #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:9494")]
+        addr: std::net::SocketAddr,
+    },
     /// Run the GTF simulator: token gateway, API gateway, object storage for
     /// the presigned URLs, and the callback sender, on SIM_LISTEN_ADDR.
     Sim,

@@ -1,5 +1,6 @@
-//! Submission changes, from whichever replica made them: one PostgreSQL
-//! LISTEN per process, fanned out to the live event streams.
+//! Submission changes and due webhooks, from whichever replica made them:
+//! one PostgreSQL LISTEN per process, fanned out to the live event streams
+//! and the webhook sender.
 
 use std::time::Duration;
 
@@ -10,10 +11,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::store::submissions::CHANGES_CHANNEL;
+use crate::store::webhooks::WEBHOOKS_CHANNEL;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
     Submission(Uuid),
+    /// Webhook deliveries were committed somewhere.
+    WebhooksDue,
     /// Notifications may have been missed (the connection dropped): every
     /// stream should reload.
     Resync,
@@ -42,7 +46,9 @@ async fn listen(db: PgPool, tx: broadcast::Sender<Change>, shutdown: Cancellatio
     loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&db).await?;
-            listener.listen(CHANGES_CHANNEL).await?;
+            listener
+                .listen_all([CHANGES_CHANNEL, WEBHOOKS_CHANNEL])
+                .await?;
             Ok::<_, sqlx::Error>(listener)
         };
         let mut listener = tokio::select! {
@@ -66,6 +72,9 @@ async fn listen(db: PgPool, tx: broadcast::Sender<Change>, shutdown: Cancellatio
                 n = listener.try_recv() => n,
             };
             match next {
+                Ok(Some(n)) if n.channel() == WEBHOOKS_CHANNEL => {
+                    let _ = tx.send(Change::WebhooksDue);
+                }
                 Ok(Some(n)) => {
                     if let Ok(id) = n.payload().parse() {
                         let _ = tx.send(Change::Submission(id));

@@ -85,4 +85,5 @@ pub mod shutdown;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workers;

@@ -100,6 +100,16 @@ fn run(command: Command, env: &Env) -> Result<(), Failure> {
                 Ok(())
             })
         }
+        Command::WebhookListen { secret, addr } => {
+            let secrets = secret
+                .split(',')
+                .map(gtf_bff::webhooks::WebhookSecret::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|problem| ConfigError::new("WEBHOOK_SECRET", problem))?;
+            block_on(env, |shutdown| {
+                gtf_bff::webhooks::listen(addr, secrets, shutdown)
+            })
+        }
         Command::Sim => {
             let cfg = SimConfig::from_env(env)?;
             block_on(env, |shutdown| gtf_bff::sim::serve(cfg, shutdown))

@@ -20,6 +20,7 @@ pub const PUBLISHED_DEMO_SECRETS: &[(&str, &str)] = &[
         "ZGVtby1kYXRhLWtleS1vbmx5LWZvci1sb2NhbC1ydW4=",
     ),
     ("GTF_PASS_KEY", "demo-pass-key-change-me-0123456789"),
+    ("WEBHOOK_SECRET", "whsec_ZGVtby13ZWJob29rLXNlY3JldC1mb3ItbG9jYWwtcnVucy1vbmx5"),
 ];
 
 /// `BFF_DEMO` (default false). Without it, a published secret stops the
@@ -82,6 +83,10 @@ mod tests {
         for (var, value) in PUBLISHED_DEMO_SECRETS {
             let secret = match *var {
                 "CALLBACK_AUTH" => value.split_once(':').map_or(*value, |(_, s)| s),
+                "WEBHOOK_SECRET" => {
+                    assert!(crate::webhooks::WebhookSecret::parse(value).is_ok());
+                    continue;
+                }
                 _ => value,
             };
             assert!(secret.len() >= 32, "{var} is shorter than 32 characters");

@@ -3,6 +3,7 @@
 
 mod demo;
 mod env;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -18,6 +19,7 @@ use crate::crypto::DataKeys;
 
 pub use demo::PUBLISHED_DEMO_SECRETS;
 pub use env::{ConfigError, Env};
+pub use webhooks::{RETRY_SCHEDULE, WebhookConfig};
 
 /// Where and how to reach GTF, and with which partner credentials.
 #[derive(Debug, Clone)]
@@ -77,6 +79,7 @@ pub struct ServiceConfig {
     pub retention: Duration,
     /// `BFF_DEMO`: the secrets published with the repository are allowed.
     pub demo: bool,
+    pub webhooks: WebhookConfig,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +107,7 @@ impl ServiceConfig {
             previous_data_keys: previous_data_keys(env),
             callback: CallbackConfig::from_env(env)?,
             demo: demo::allowed(env)?,
+            webhooks: WebhookConfig::from_env(env)?,
             reconcile_after: env.secs_or("RECONCILE_AFTER_SECS", 600)?,
             reconciler: ReconcilerConfig {
                 interval: env.secs_or("RECONCILE_INTERVAL_SECS", 15)?,

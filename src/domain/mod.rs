@@ -3,12 +3,16 @@
 
 mod gtf_status;
 mod lifecycle;
+mod resource;
 mod status;
 mod submission;
 mod user;
+mod webhook;
 
 pub use gtf_status::{GtfResult, GtfStatus};
 pub(crate) use lifecycle::{Cause, Pacing, backoff};
+pub(crate) use resource::SubmissionView;
 pub(crate) use status::{Event, Outcome, State, Status};
 pub(crate) use submission::{KTP_SCAN, Submission, Upload};
 pub use user::PartnerUserId;
+pub use webhook::EventType;

@@ -107,6 +107,7 @@ impl Watch {
             let reload = tokio::select! {
                 change = self.changes.recv() => match change {
                     Ok(Change::Submission(id)) => id == self.id,
+                    Ok(Change::WebhooksDue) => false,
                     Ok(Change::Resync) | Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => return None,
                 },

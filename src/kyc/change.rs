@@ -1,8 +1,7 @@
 //! The one place a submission changes: lock the row, run the status
 //! machine, write the new state with the reconciler's next look, record the
-//! history, and announce it, all in one transaction. What every later
-//! addition to a change (an event for the partner's systems, an audit
-//! entry) is written beside.
+//! history, write the webhook event it is, and announce it, all in one
+//! transaction.
 
 use uuid::Uuid;
 
@@ -65,6 +64,7 @@ impl Kyc {
         let changed = submissions::update_state(&mut tx, id, &next, reported, next_check).await?;
         submissions::record_history(&mut tx, id, current.state.status, &next, cause, reported)
             .await?;
+        self.record_event(&mut tx, &current.state, &changed).await?;
         submissions::notify_changed(&mut tx, id).await?;
         tx.commit().await?;
         tracing::info!(submission = %id, status = next.status.as_str(), cause = cause.as_str(), "submission changed");

@@ -11,6 +11,7 @@ mod flow;
 mod reconcile;
 mod result;
 mod retention;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub(crate) use create::CreateRequest;
 pub(crate) use data_keys::check_data_keys;
 pub(crate) use data_keys::reseal;
 pub(crate) use result::ResultDetails;
+pub(crate) use webhooks::Webhooks;
 
 /// What the flow can refuse, beyond "not found".
 #[derive(Debug, thiserror::Error)]
@@ -70,10 +72,17 @@ pub(crate) struct Kyc {
     callback_stored: Arc<Notify>,
     /// Creates that run on after their client hung up; shutdown waits.
     detached: TaskTracker,
+    webhooks: Arc<Webhooks>,
 }
 
 impl Kyc {
-    pub(crate) fn new(db: PgPool, gtf: GtfClient, keys: Arc<DataKeys>, pacing: Pacing) -> Self {
+    pub(crate) fn new(
+        db: PgPool,
+        gtf: GtfClient,
+        keys: Arc<DataKeys>,
+        pacing: Pacing,
+        webhooks: Webhooks,
+    ) -> Self {
         Self {
             db,
             gtf,
@@ -81,6 +90,7 @@ impl Kyc {
             pacing,
             callback_stored: Arc::new(Notify::new()),
             detached: TaskTracker::new(),
+            webhooks: Arc::new(webhooks),
         }
     }
 

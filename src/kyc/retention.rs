@@ -1,16 +1,17 @@
-//! Retention: result details and verified callback bodies are purged once
-//! older than `RETENTION_DAYS`; what proves a verification happened stays.
+//! Retention: result details, verified callback bodies and finished
+//! webhook deliveries are purged once older than `RETENTION_DAYS`; what proves a verification happened stays.
 
 use std::time::Duration;
 
 use super::Kyc;
-use crate::store::{inbox, results};
+use crate::store::{inbox, results, webhooks};
 
 /// What one purge removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Purged {
     pub(crate) details: u64,
     pub(crate) callbacks: u64,
+    pub(crate) deliveries: u64,
 }
 
 impl Purged {
@@ -26,6 +27,7 @@ impl Kyc {
         Ok(Purged {
             details: in_batches(|| results::purge_older_than(&self.db, age)).await?,
             callbacks: in_batches(|| inbox::purge_older_than(&self.db, age)).await?,
+            deliveries: in_batches(|| webhooks::purge_older_than(&self.db, age)).await?,
         })
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod idempotency;
 pub(crate) mod inbox;
 pub(crate) mod results;
 pub(crate) mod submissions;
+pub(crate) mod webhooks;
 
 use std::time::Duration;
 

@@ -20,6 +20,9 @@ pub(crate) const RECONCILER_CHECKS: &str = "reconciler_checks_total";
 pub(crate) const RECONCILER_EXPIRED: &str = "reconciler_expired_total";
 pub(crate) const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
 pub(crate) const DB_POOL_MAX: &str = "db_pool_max_connections";
+pub(crate) const WEBHOOK_ATTEMPTS: &str = "webhook_deliveries_total";
+pub(crate) const WEBHOOK_DURATION: &str = "webhook_attempt_duration_seconds";
+pub(crate) const WEBHOOK_OLDEST_PENDING: &str = "webhook_oldest_pending_seconds";
 
 /// Latency buckets from a cached read to a slow GTF call, in seconds.
 const BUCKETS: &[f64] = &[
@@ -97,4 +100,16 @@ pub(crate) fn http_request(method: &str, route: &str, status: u16, elapsed: Dura
         .increment(1);
     metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
         .record(elapsed.as_secs_f64());
+}
+
+/// One delivery attempt by event type and outcome (`succeeded`,
+/// `retrying`, `failed`: the last one of a series).
+pub(crate) fn webhook_attempt(kind: &str, outcome: &'static str, elapsed: Duration) {
+    metrics::counter!(WEBHOOK_ATTEMPTS, "type" => kind.to_owned(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!(WEBHOOK_DURATION).record(elapsed.as_secs_f64());
+}
+
+pub(crate) fn webhook_oldest_pending(age: Duration) {
+    metrics::gauge!(WEBHOOK_OLDEST_PENDING).set(age.as_secs_f64());
 }

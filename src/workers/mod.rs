@@ -1,5 +1,5 @@
 //! Background work: verifying stored callbacks, reconciling submissions with
-//! GTF, and housekeeping. Each worker is a loop that paces calls into the
+//! GTF, sending webhooks, and housekeeping. Each worker is a loop that paces calls into the
 //! flow (`kyc`); the flow claims rows with `FOR UPDATE SKIP LOCKED` and a
 //! lease and calls GTF outside any transaction, so every replica may run
 //! them at once.
@@ -7,6 +7,7 @@
 mod callback_verifier;
 mod housekeeping;
 mod reconciler;
+mod webhook_sender;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ReconcilerConfig;
+use crate::events::ChangeFeed;
 use crate::kyc::Kyc;
 use crate::limits::Limits;
 
@@ -23,6 +25,8 @@ pub(crate) struct WorkerDeps {
     pub(crate) reconciler: ReconcilerConfig,
     pub(crate) limits: Arc<Limits>,
     pub(crate) retention: Duration,
+    /// Wakes the webhook sender when deliveries commit anywhere.
+    pub(crate) changes: ChangeFeed,
 }
 
 /// Starts the workers; they stop, after finishing the item at hand, when
@@ -37,6 +41,11 @@ pub(crate) fn spawn(kyc: Kyc, deps: WorkerDeps, shutdown: CancellationToken) -> 
         shutdown.clone(),
     ));
     set.spawn(callback_verifier::run(kyc.clone(), shutdown.clone()));
+    set.spawn(webhook_sender::run(
+        kyc.clone(),
+        deps.changes,
+        shutdown.clone(),
+    ));
     set.spawn(reconciler::run(kyc, deps.reconciler, shutdown));
     set
 }

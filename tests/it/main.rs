@@ -17,3 +17,4 @@ mod reconciler;
 mod robustness;
 mod sim;
 mod support;
+mod webhooks;

@@ -12,6 +12,7 @@ use gtf_bff::app::App;
 use gtf_bff::callback_auth::CallbackCredential;
 use gtf_bff::config::{
     AuthConfig, CallbackConfig, JwtKeyConfig, ReconcilerConfig, ServiceConfig, TokenIssuerConfig,
+    WebhookConfig,
 };
 use gtf_bff::sim::SimConfig;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -79,6 +80,7 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         user_rate_limit: std::num::NonZeroU32::new(1000).unwrap(),
         retention: Duration::from_secs(90 * 86_400),
         demo: false,
+        webhooks: WebhookConfig::default(),
     }
 }
 

@@ -1,0 +1,173 @@
+//! The webhook outbox: events, and their deliveries to each endpoint.
+
+use serde_json::Value;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+/// The PostgreSQL channel that says deliveries are due, so that senders in
+/// every replica start at once rather than on their next poll.
+pub(crate) const WEBHOOKS_CHANNEL: &str = "webhooks_due";
+
+/// An event to record, with a delivery for each of `endpoints`.
+pub(crate) struct NewEvent<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) kind: &'a str,
+    pub(crate) submission_id: Option<Uuid>,
+    pub(crate) partner_user_id: &'a str,
+    pub(crate) body: &'a Value,
+    pub(crate) endpoints: &'a [String],
+    /// Deliveries with the same key reach an endpoint in creation order.
+    pub(crate) ordering_key: &'a str,
+}
+
+/// Records the event and its deliveries, and announces them on commit.
+pub(crate) async fn enqueue(conn: &mut PgConnection, e: &NewEvent<'_>) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = e.endpoints.iter().map(|_| Uuid::new_v4()).collect();
+    sqlx::query!(
+        r#"WITH event AS (
+             INSERT INTO webhook_events (id, type, submission_id, partner_user_id, body)
+             VALUES ($1, $2, $3, $4, $5)
+             RETURNING id)
+           INSERT INTO webhook_deliveries (id, event_id, endpoint, ordering_key)
+           SELECT d.id, event.id, d.endpoint, $8
+           FROM event, unnest($6::uuid[], $7::text[]) AS d (id, endpoint)"#,
+        e.id,
+        e.kind,
+        e.submission_id,
+        e.partner_user_id,
+        e.body,
+        &ids,
+        e.endpoints,
+        e.ordering_key,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A delivery claimed for an attempt.
+#[derive(Debug)]
+pub(crate) struct Due {
+    pub(crate) id: Uuid,
+    pub(crate) event_id: String,
+    pub(crate) kind: String,
+    pub(crate) endpoint: String,
+    pub(crate) attempts: i32,
+    pub(crate) body: String,
+}
+
+/// Claims up to `limit` due deliveries for `lease_secs`. A delivery waits
+/// while an earlier one with its endpoint and ordering key is pending.
+pub(crate) async fn claim_due(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    lease_secs: f64,
+) -> Result<Vec<Due>, sqlx::Error> {
+    sqlx::query_as!(
+        Due,
+        r#"UPDATE webhook_deliveries d
+           SET lease_until = now() + make_interval(secs => $2)
+           FROM webhook_events e
+           WHERE e.id = d.event_id
+             AND d.id IN (
+               SELECT c.id FROM webhook_deliveries c
+               WHERE c.status = 'pending'
+                 AND c.next_attempt_at <= now()
+                 AND (c.lease_until IS NULL OR c.lease_until < now())
+                 AND NOT EXISTS (
+                   SELECT 1 FROM webhook_deliveries p
+                   WHERE p.status = 'pending' AND p.endpoint = c.endpoint
+                     AND p.ordering_key = c.ordering_key AND p.seq < c.seq)
+               ORDER BY c.next_attempt_at
+               LIMIT $1
+               FOR UPDATE SKIP LOCKED)
+           RETURNING d.id, e.id AS event_id, e.type AS kind, d.endpoint, d.attempts,
+                     e.body::text AS "body!""#,
+        limit,
+        lease_secs
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Where a delivery stands after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum After {
+    Succeeded,
+    RetryIn(f64),
+    Failed,
+}
+
+/// Records an attempt and releases the delivery.
+pub(crate) async fn record_attempt(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    after: After,
+    response_status: Option<u16>,
+    response: &str,
+) -> Result<(), sqlx::Error> {
+    let (status, retry_in) = match after {
+        After::Succeeded => ("succeeded", None),
+        After::RetryIn(secs) => ("pending", Some(secs)),
+        After::Failed => ("failed", None),
+    };
+    sqlx::query!(
+        r#"UPDATE webhook_deliveries
+           SET status = $2, attempts = attempts + 1, lease_until = NULL,
+               last_attempt_at = now(), last_response_status = $3, last_response = $4,
+               next_attempt_at = COALESCE(now() + make_interval(secs => $5), next_attempt_at),
+               finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
+           WHERE id = $1"#,
+        id,
+        status,
+        response_status.map(i32::from),
+        response,
+        retry_in,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// How long the oldest pending delivery has waited, in seconds (0: none).
+pub(crate) async fn oldest_pending_age_secs(db: impl PgExecutor<'_>) -> Result<f64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) AS "age!"
+           FROM webhook_deliveries WHERE status = 'pending'"#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Deletes finished deliveries older than `age_secs`, and events left with
+/// none, a batch at a time; returns how many deliveries.
+pub(crate) async fn purge_older_than(
+    db: impl PgExecutor<'_>,
+    age_secs: f64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query_scalar!(
+        r#"WITH gone AS (
+             DELETE FROM webhook_deliveries
+             WHERE id IN (
+               SELECT id FROM webhook_deliveries
+               WHERE status <> 'pending' AND finished_at < now() - make_interval(secs => $1)
+               LIMIT 1000)
+             RETURNING id, event_id),
+           -- Both deletes see the rows as they were: a delivery `gone`
+           -- removes still shows here, hence the second condition.
+           events AS (
+             DELETE FROM webhook_events e
+             WHERE e.id IN (SELECT event_id FROM gone)
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                               WHERE d.event_id = e.id
+                                 AND d.id NOT IN (SELECT id FROM gone)))
+           SELECT count(*) AS "n!" FROM gone"#,
+        age_secs
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(done as u64)
+}
