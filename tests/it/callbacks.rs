@@ -14,8 +14,11 @@ use crate::support::app::{
     spawn_app_receiving_callbacks, spawn_app_with,
 };
 use crate::support::sim_config;
+use crate::support::wait::wait_until;
 
 const BEARER: &str = "Bearer test-callback-secret-0123456789";
+/// How long the verifier, or a recovery, may take.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, body: &str) -> Reply {
     let mut req = app
@@ -32,21 +35,6 @@ async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, bo
 fn body(gtf_id: &str, status: &str, result: Option<&str>) -> String {
     json!({ "submissionId": gtf_id, "status": status, "result": result, "reasonCode": null })
         .to_string()
-}
-
-/// Polls `probe` until it returns `Some`, for at most 10 s.
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..200 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn inbox_outcome(app: &TestApp, gtf_id: &str) -> Option<String> {
@@ -192,7 +180,7 @@ async fn put_and_patch_are_accepted_and_unknown_submissions_are_kept() {
     let with_extra = json!({ "submissionId": "gtf-unknown", "status": "ERROR", "result": null, "partnerSessionId": "p-1" });
     let r = callback(&app, Method::PATCH, Some(BEARER), &with_extra.to_string()).await;
     assert_eq!(r.status, StatusCode::OK);
-    let outcome = eventually("the unknown callback to be processed", || {
+    let outcome = wait_until("the unknown callback to be processed", PATIENCE, || {
         inbox_outcome(&app, "gtf-unknown")
     })
     .await;
@@ -232,7 +220,7 @@ async fn a_forged_completion_changes_nothing() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    let outcome = eventually("the forged callback to be checked", || {
+    let outcome = wait_until("the forged callback to be checked", PATIENCE, || {
         inbox_outcome(&app, &gtf_id)
     })
     .await;
@@ -252,10 +240,14 @@ async fn a_forged_completion_changes_nothing() {
 async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
     let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
     let id = app.submit("frank").await;
-    let done = eventually("the callback to complete the submission", || async {
-        let s = app.get("frank", &format!("/v1/kyc/submissions/{id}")).await;
-        (s.body["status"] == "COMPLETED" && s.body["result"] == "VALID").then_some(s)
-    })
+    let done = wait_until(
+        "the callback to complete the submission",
+        PATIENCE,
+        || async {
+            let s = app.get("frank", &format!("/v1/kyc/submissions/{id}")).await;
+            (s.body["status"] == "COMPLETED" && s.body["result"] == "VALID").then_some(s)
+        },
+    )
     .await;
     let gtf_id = done.body["gtfSubmissionId"].as_str().unwrap();
 
@@ -308,7 +300,7 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     assert!(list.header("retry-after").is_some());
 
     proxy.restore();
-    let r = eventually("the service to recover", || async {
+    let r = wait_until("the service to recover", PATIENCE, || async {
         let r = callback(&app, Method::POST, Some(BEARER), &payload).await;
         (r.status == StatusCode::OK).then_some(r)
     })

@@ -12,6 +12,7 @@ use crate::support::fake_gtf::{
     DETAILS_PATH, FakeGtf, TOKEN_PATH, URLS_PATH, after, json, ready, status_ok, status_path,
     token_ok,
 };
+use crate::support::wait::wait_until;
 use crate::support::{
     JPEG, client, fast_retries, gtf_config, new_user, session, sim_config, start_sim,
 };
@@ -219,14 +220,15 @@ async fn poll_until_final(
     session: &gtf_bff::gtf::Session,
     id: &str,
 ) -> GtfStatus {
-    for _ in 0..100 {
-        let status = gtf.status(user, session, id).await.unwrap().status;
-        if status.is_final() {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("submission {id} never finished");
+    wait_until(
+        &format!("submission {id} to finish"),
+        Duration::from_secs(10),
+        || async {
+            let status = gtf.status(user, session, id).await.unwrap().status;
+            status.is_final().then_some(status)
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------ the token manager

@@ -8,13 +8,13 @@ use gtf_bff::config::{Env, ServiceConfig, TokenIssuerConfig};
 use gtf_bff::sim::SimConfig;
 use gtf_bff::telemetry::{self, LogFormat};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 
 use crate::support::app::{
     CALLBACK_AUTH, JWT_SECRET, gtf_presigning, presign_ok, spawn_app, spawn_app_against,
     spawn_app_against_waiting, spawn_app_receiving_callbacks, spawn_app_with,
 };
 use crate::support::fake_gtf::after;
+use crate::support::wait::wait_until;
 use crate::support::{PASS_KEY, logs, sim_config};
 
 #[tokio::test]
@@ -214,17 +214,13 @@ async fn logs_carry_no_secret_and_no_personal_data() {
     let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
     let user = "leo-logcheck";
     let id = app.submit(user).await;
-    let mut result = Value::Null;
-    for _ in 0..100 {
+    let result = wait_until("the result", Duration::from_secs(10), || async {
         let r = app
             .get(user, &format!("/v1/kyc/submissions/{id}/result"))
             .await;
-        if r.status == StatusCode::OK {
-            result = r.body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (r.status == StatusCode::OK).then_some(r.body)
+    })
+    .await;
     let ktp = result["ktp"]
         .as_object()
         .expect("the flow finished with KTP data");

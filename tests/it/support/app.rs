@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::db::TestDb;
 use super::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, json, ready, status_ok, token_ok};
 use super::tcp_proxy::TcpProxy;
+use super::wait::wait_until;
 use super::{JPEG, Sim, fast_retries, gtf_config, sim_config, start_sim};
 
 /// The credential GTF (the simulator) sends with callbacks.
@@ -287,6 +288,18 @@ impl TestApp {
         let confirmed = self.confirm(user, &id).await;
         assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.body);
         id
+    }
+
+    /// Waits until the submission's stored status is `status` (no refresh:
+    /// callbacks or the reconciler get it there); its body then.
+    pub async fn wait_for_status(&self, user: &str, id: &str, status: &str) -> Value {
+        let path = format!("/v1/kyc/submissions/{id}");
+        let what = format!("submission {id} to become {status}");
+        wait_until(&what, Duration::from_secs(15), || async {
+            let s = self.get(user, &path).await;
+            (s.body["status"] == status).then_some(s.body)
+        })
+        .await
     }
 
     /// Waits for the simulator to finish, then asks for a refresh until the

@@ -5,6 +5,7 @@ pub mod db;
 pub mod fake_gtf;
 pub mod logs;
 pub mod tcp_proxy;
+pub mod wait;
 
 use std::net::SocketAddr;
 use std::time::Duration;
