@@ -264,6 +264,8 @@ async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
             .await
             .unwrap();
     assert_eq!(stored, 1);
+    // Nothing more may happen: give the verifier time to act, had it
+    // anything to act on.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let h = history(&app, &id).await;
     // One change, with its outcome, however many callbacks came.

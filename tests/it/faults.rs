@@ -176,6 +176,8 @@ async fn the_reconciler_reaches_gtfs_truth_once_gtf_is_back() {
     let user = "uma-nocallback";
     let id = app.submit(user).await;
     proxy.cut();
+    // Nothing may happen while GTF is out of reach, though the reconciler
+    // looks (and fails) meanwhile.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         app.get(user, &format!("/v1/kyc/submissions/{id}"))
@@ -209,6 +211,8 @@ async fn connections_the_database_dropped_while_idle_are_replaced_before_use() {
     // A database restart while the four connections sit idle in the pool.
     proxy.cut();
     proxy.restore();
+    // Time passing is the point: the connections become idle long enough to
+    // be checked before use.
     tokio::time::sleep(gtf_bff::store::PING_IF_IDLE_FOR + Duration::from_millis(500)).await;
 
     let after = select_one_on_each()

@@ -13,7 +13,7 @@ use crate::support::app::{
     CALLBACK_AUTH, JWT_SECRET, gtf_presigning, presign_ok, spawn_app, spawn_app_against,
     spawn_app_against_waiting, spawn_app_receiving_callbacks, spawn_app_with,
 };
-use crate::support::fake_gtf::after;
+use crate::support::fake_gtf::{URLS_PATH, after};
 use crate::support::wait::wait_until;
 use crate::support::{PASS_KEY, logs, sim_config};
 
@@ -286,7 +286,12 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
             .bearer_auth(app.token("mia"));
         tokio::spawn(req.send())
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    wait_until(
+        "the create to reach GTF",
+        Duration::from_secs(5),
+        || async { (fake.hits(URLS_PATH) == 1).then_some(()) },
+    )
+    .await;
     app.shutdown();
     let finished = in_flight.await.unwrap().unwrap();
     assert_eq!(
@@ -294,7 +299,8 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
         StatusCode::CREATED,
         "the in-flight request was drained"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The listener closed as the shutdown began, before the drained request
+    // ended. A client of its own, so that no connection from before is reused.
     let after_shutdown = reqwest::Client::new()
         .get(format!("{}/healthz", app.base_url))
         .send()

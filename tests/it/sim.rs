@@ -419,6 +419,7 @@ async fn expired_upload_urls_are_refused() {
     let token = sim.token("u1").await;
     let data = sim.presign(&token).await;
     assert_eq!(data["documents"]["KTP"]["expiryInSeconds"], json!("1"));
+    // Time passing is the point: the URL's 1 s lifetime runs out.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let url = data["documents"]["KTP"]["documentUrl"].as_str().unwrap();
     let (status, text) = xml(sim.upload(url, "image/jpeg", JPEG).await).await;
@@ -856,6 +857,7 @@ async fn expired_tokens_are_refused() {
     })
     .await;
     let token = sim.token("u1").await;
+    // Time passing is the point: the token's 100 ms lifetime runs out.
     tokio::time::sleep(Duration::from_millis(150)).await;
     let path = "/coe/v1/submissions/urls?submissionType=KTP_SCAN";
     let response = sim.gateway(Method::GET, path, &token).send().await.unwrap();
@@ -1029,6 +1031,7 @@ async fn callbacks_are_authenticated_and_retried() {
     }
     // Had it been sent, it would be sent as the submission turns final.
     sim.until_final(&silent_token, &silent).await;
+    // Nothing may arrive: give a delivery (and a retry) the time it would take.
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(receiver.deliveries(&silent).is_empty());
 }
