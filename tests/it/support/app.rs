@@ -24,7 +24,7 @@ use super::db::TestDb;
 use super::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, json, ready, status_ok, token_ok};
 use super::tcp_proxy::TcpProxy;
 use super::wait::wait_until;
-use super::{JPEG, Sim, fast_retries, gtf_config, sim_config, start_sim};
+use super::{JPEG, Sim, client, fast_retries, gtf_config, session, sim_config, start_sim};
 
 /// The credential GTF (the simulator) sends with callbacks.
 pub const CALLBACK_AUTH: &str = "bearer:test-callback-secret-0123456789";
@@ -302,21 +302,39 @@ impl TestApp {
         .await
     }
 
-    /// Waits for the simulator to finish, then asks for a refresh until the
-    /// submission is final (at most once per 5 s is allowed, so this waits).
+    /// Waits until GTF (the simulator) has finished the submission, as its
+    /// status API tells any client, then asks the service for one refresh,
+    /// which must bring that final word. (Refreshes are allowed once per 5 s
+    /// per submission: one asked before GTF finished would hold the next back.)
     pub async fn refresh_until_final(&self, user: &str, id: &str) -> Reply {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        for _ in 0..3 {
-            let r = self
-                .get(user, &format!("/v1/kyc/submissions/{id}?refresh=true"))
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-            if matches!(r.body["status"].as_str(), Some("COMPLETED" | "FAILED")) {
-                return r;
-            }
-            tokio::time::sleep(Duration::from_millis(5100)).await;
-        }
-        panic!("submission {id} did not finish");
+        let path = format!("/v1/kyc/submissions/{id}");
+        let stored = self.get(user, &path).await;
+        assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
+        let gtf_id = stored.body["gtfSubmissionId"]
+            .as_str()
+            .expect("gtfSubmissionId")
+            .to_owned();
+        // A client of the test's own: the service's token cache and its
+        // refresh allowance are left alone.
+        let gtf = client(&self.sim.base_url());
+        let owner = super::user(user);
+        let what = format!("the simulator to finish {id}");
+        wait_until(&what, Duration::from_secs(10), || async {
+            let report = gtf
+                .status(&owner, &session(), &gtf_id)
+                .await
+                .expect("the simulator answers");
+            report.status.is_final().then_some(())
+        })
+        .await;
+        let r = self.get(user, &format!("{path}?refresh=true")).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert!(
+            matches!(r.body["status"].as_str(), Some("COMPLETED" | "FAILED")),
+            "the refresh after GTF finished brings its final word: {:?}",
+            r.body
+        );
+        r
     }
 }
 
