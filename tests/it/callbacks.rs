@@ -16,14 +16,14 @@ use crate::support::app::{
 use crate::support::sim_config;
 use crate::support::wait::wait_until;
 
+const CALLBACK: &str = "/coe/submissions-callback";
 const BEARER: &str = "Bearer test-callback-secret-0123456789";
 /// How long the verifier, or a recovery, may take.
 const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, body: &str) -> Reply {
     let mut req = app
-        .http
-        .request(method, format!("{}/coe/submissions-callback", app.base_url))
+        .request(method, CALLBACK, None)
         .header("content-type", "application/json")
         .body(body.to_owned());
     if let Some(auth) = authorization {
@@ -87,8 +87,7 @@ async fn only_an_accepted_credential_gets_in() {
     assert_eq!(r.body, json!({ "success": true }));
     let r = app
         .send(
-            app.http
-                .post(format!("{}/coe/submissions-callback", app.base_url))
+            app.request(Method::POST, CALLBACK, None)
                 .header("x-gtf-key", "old-key")
                 .body(body("unknown-2", "ERROR", None)),
         )
@@ -119,8 +118,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
     let r = direct
         .send(
             direct
-                .http
-                .post(format!("{}/coe/submissions-callback", direct.base_url))
+                .request(Method::POST, CALLBACK, None)
                 .header("authorization", BEARER)
                 .header("x-forwarded-for", "203.0.113.7")
                 .body(payload.clone()),
@@ -132,8 +130,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
     let r = proxied
         .send(
             proxied
-                .http
-                .post(format!("{}/coe/submissions-callback", proxied.base_url))
+                .request(Method::POST, CALLBACK, None)
                 .header("authorization", BEARER)
                 .header("x-forwarded-for", "203.0.113.7")
                 .body(payload),
@@ -293,7 +290,7 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "CALLBACK_NOT_STORED");
     assert!(r.header("retry-after").is_some());
-    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    let ready = app.call(Method::GET, "/readyz", None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     // Where the API needs the database: 503 with Retry-After, not 500.
     let list = app.get("vera", "/v1/kyc/submissions").await;
@@ -308,6 +305,6 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     })
     .await;
     assert_eq!(r.body, json!({ "success": true }));
-    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    let ready = app.call(Method::GET, "/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
 }

@@ -19,9 +19,11 @@ async fn read_events(
     opened: oneshot::Sender<()>,
 ) -> Vec<Value> {
     let mut resp = app
-        .http
-        .get(format!("{}/v1/kyc/submissions/{id}/events", app.base_url))
-        .bearer_auth(app.token(user))
+        .request(
+            Method::GET,
+            &format!("/v1/kyc/submissions/{id}/events"),
+            Some(user),
+        )
         .send()
         .await
         .unwrap();
@@ -100,9 +102,9 @@ async fn the_stream_is_only_for_the_owner() {
         .unwrap()
         .to_owned();
     let path = format!("/v1/kyc/submissions/{id}/events");
-    let r = app.call(Method::GET, &path, Some("mallory"), None).await;
+    let r = app.call(Method::GET, &path, Some("mallory")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "SUBMISSION_NOT_FOUND");
-    let r = app.call(Method::GET, &path, None, None).await;
+    let r = app.call(Method::GET, &path, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

@@ -250,8 +250,7 @@ async fn sql_metacharacters_are_just_characters() {
     assert_eq!(again.body["id"], r.body["id"]);
     let cb = app
         .send(
-            app.http
-                .post(format!("{}/coe/submissions-callback", app.base_url))
+            app.request(Method::POST, "/coe/submissions-callback", None)
                 .header("authorization", "Bearer test-callback-secret-0123456789")
                 .body(json!({ "submissionId": nasty, "status": "COMPLETED'--", "result": "'; SELECT 1" }).to_string()),
         )

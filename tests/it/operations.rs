@@ -20,7 +20,7 @@ use crate::support::{PASS_KEY, logs, sim_config};
 #[tokio::test]
 async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
     let app = spawn_app().await;
-    let doc = app.call(Method::GET, "/openapi.json", None, None).await;
+    let doc = app.call(Method::GET, "/openapi.json", None).await;
     assert_eq!(doc.status, StatusCode::OK);
     assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths: BTreeSet<&str> = doc.body["paths"]
@@ -84,9 +84,7 @@ async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
 #[tokio::test]
 async fn the_docs_are_served_from_the_binary() {
     let app = spawn_app().await;
-    let page = app
-        .send(app.http.get(format!("{}/docs/", app.base_url)))
-        .await;
+    let page = app.call(Method::GET, "/docs/", None).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("swagger-ui"), "{html}");
@@ -99,9 +97,7 @@ async fn the_docs_are_served_from_the_binary() {
         "swagger-ui-bundle.js",
         "swagger-initializer.js",
     ] {
-        let r = app
-            .send(app.http.get(format!("{}/docs/{asset}", app.base_url)))
-            .await;
+        let r = app.call(Method::GET, &format!("/docs/{asset}"), None).await;
         assert_eq!(r.status, StatusCode::OK, "{asset}");
     }
 }
@@ -111,10 +107,7 @@ async fn metrics_name_routes_by_template_and_never_carry_ids() {
     let app = spawn_app().await;
     let id = app.submit("kate").await;
     app.get("kate", &format!("/v1/kyc/submissions/{id}")).await;
-    let metrics = app
-        .send(app.http.get(format!("{}/metrics", app.base_url)))
-        .await
-        .text();
+    let metrics = app.call(Method::GET, "/metrics", None).await.text();
     for series in [
         r#"http_requests_total{method="GET",route="/v1/kyc/submissions/{id}",status="200"}"#,
         r#"http_requests_total{method="POST",route="/v1/kyc/submissions",status="201"}"#,
@@ -138,11 +131,7 @@ async fn cors_admits_only_the_configured_origins() {
     })
     .await;
     let preflight = |origin: &'static str| {
-        app.http
-            .request(
-                Method::OPTIONS,
-                format!("{}/v1/kyc/submissions", app.base_url),
-            )
+        app.request(Method::OPTIONS, "/v1/kyc/submissions", None)
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header(
@@ -280,10 +269,7 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
     let fake = gtf_presigning(|n| after(Duration::from_millis(400), presign_ok(n))).await;
     let app = spawn_app_against(&fake).await;
     let in_flight = {
-        let req = app
-            .http
-            .post(format!("{}/v1/kyc/submissions", app.base_url))
-            .bearer_auth(app.token("mia"));
+        let req = app.request(Method::POST, "/v1/kyc/submissions", Some("mia"));
         tokio::spawn(req.send())
     };
     wait_until(

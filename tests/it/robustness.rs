@@ -44,8 +44,7 @@ async fn creates_and_confirms_are_limited_per_user() {
 async fn failed_callback_authentications_are_limited_but_gtf_never_is() {
     let app = spawn_app_with(sim_config(), |_| {}).await;
     let post = |auth: &'static str, id: String| {
-        app.http
-            .post(format!("{}/coe/submissions-callback", app.base_url))
+        app.request(Method::POST, "/coe/submissions-callback", None)
             .header("authorization", auth)
             .body(
                 json!({ "submissionId": id, "status": "COMPLETED", "result": "VALID" }).to_string(),
@@ -120,14 +119,7 @@ async fn result_details_and_callback_bodies_are_purged_after_retention() {
         .await
         .unwrap();
     assert_eq!(callbacks, 0);
-    let s = app
-        .call(
-            Method::GET,
-            &format!("/v1/kyc/submissions/{id}"),
-            Some("paula"),
-            None,
-        )
-        .await;
+    let s = app.get("paula", &format!("/v1/kyc/submissions/{id}")).await;
     assert_eq!(s.body["status"], "COMPLETED");
     assert_eq!(s.body["result"], "VALID");
 }

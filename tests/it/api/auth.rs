@@ -420,11 +420,11 @@ async fn another_users_submission_is_indistinguishable_from_a_missing_one() {
         (Method::GET, "/v1/kyc/submissions/{id}?refresh=true"),
     ] {
         let theirs = app
-            .call(method.clone(), &path.replace("{id}", id), Some("bob"), None)
+            .call(method.clone(), &path.replace("{id}", id), Some("bob"))
             .await;
         theirs.assert_problem(StatusCode::NOT_FOUND, "SUBMISSION_NOT_FOUND");
         let missing = app
-            .call(method, &path.replace("{id}", &unknown), Some("bob"), None)
+            .call(method, &path.replace("{id}", &unknown), Some("bob"))
             .await;
         missing.assert_problem(StatusCode::NOT_FOUND, "SUBMISSION_NOT_FOUND");
         assert_eq!(without_request_id(&theirs), without_request_id(&missing));

@@ -223,34 +223,36 @@ impl TestApp {
         gtf_bff::auth::issue::issue_hs256(&cfg, sub, Duration::from_secs(600)).unwrap()
     }
 
-    /// Sends a request as `user` (no token when `None`) with an optional
-    /// JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        user: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut req = self
+    /// The one way a test builds a request to the service: `method` on
+    /// `path`, with a token for `user` when given. Headers or a body may be
+    /// added before [`TestApp::send`]; the helpers below are built on it.
+    pub fn request(&self, method: Method, path: &str, user: Option<&str>) -> RequestBuilder {
+        let req = self
             .http
             .request(method, format!("{}{path}", self.base_url));
-        if let Some(user) = user {
-            req = req.bearer_auth(self.token(user));
+        match user {
+            Some(user) => req.bearer_auth(self.token(user)),
+            None => req,
         }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
+    }
+
+    /// Sends a request and reads the answer whole.
+    pub async fn send(&self, req: RequestBuilder) -> Reply {
         read(req.send().await.unwrap()).await
     }
 
+    /// Sends a request without a body as `user` (no token when `None`).
+    pub async fn call(&self, method: Method, path: &str, user: Option<&str>) -> Reply {
+        self.send(self.request(method, path, user)).await
+    }
+
     pub async fn create(&self, user: &str) -> Reply {
-        self.call(Method::POST, "/v1/kyc/submissions", Some(user), None)
+        self.call(Method::POST, "/v1/kyc/submissions", Some(user))
             .await
     }
 
     pub async fn get(&self, user: &str, path: &str) -> Reply {
-        self.call(Method::GET, path, Some(user), None).await
+        self.call(Method::GET, path, Some(user)).await
     }
 
     pub async fn confirm(&self, user: &str, id: &str) -> Reply {
@@ -258,7 +260,6 @@ impl TestApp {
             Method::POST,
             &format!("/v1/kyc/submissions/{id}/confirm"),
             Some(user),
-            None,
         )
         .await
     }
@@ -425,24 +426,6 @@ pub fn gtf_error(status: u16, cause: &str) -> Response {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    /// A request to `path`, with a token for `user` when given, to add to
-    /// before [`TestApp::send`].
-    pub fn request(&self, method: Method, path: &str, user: Option<&str>) -> RequestBuilder {
-        let req = self.http.request(method, self.url(path));
-        match user {
-            Some(user) => req.bearer_auth(self.token(user)),
-            None => req,
-        }
-    }
-
-    pub async fn send(&self, req: RequestBuilder) -> Reply {
-        read(req.send().await.unwrap()).await
-    }
-
     /// Rows in `submissions`, whoever owns them.
     pub async fn submission_rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM submissions")
