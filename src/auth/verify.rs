@@ -221,3 +221,6 @@ async fn load(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests;

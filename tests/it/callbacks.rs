@@ -14,13 +14,16 @@ use crate::support::app::{
     spawn_app_receiving_callbacks, spawn_app_with,
 };
 use crate::support::sim_config;
+use crate::support::wait::wait_until;
 
+const CALLBACK: &str = "/coe/submissions-callback";
 const BEARER: &str = "Bearer test-callback-secret-0123456789";
+/// How long the verifier, or a recovery, may take.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, body: &str) -> Reply {
     let mut req = app
-        .http
-        .request(method, format!("{}/coe/submissions-callback", app.base_url))
+        .request(method, CALLBACK, None)
         .header("content-type", "application/json")
         .body(body.to_owned());
     if let Some(auth) = authorization {
@@ -32,21 +35,6 @@ async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, bo
 fn body(gtf_id: &str, status: &str, result: Option<&str>) -> String {
     json!({ "submissionId": gtf_id, "status": status, "result": result, "reasonCode": null })
         .to_string()
-}
-
-/// Polls `probe` until it returns `Some`, for at most 10 s.
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..200 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn inbox_outcome(app: &TestApp, gtf_id: &str) -> Option<String> {
@@ -99,8 +87,7 @@ async fn only_an_accepted_credential_gets_in() {
     assert_eq!(r.body, json!({ "success": true }));
     let r = app
         .send(
-            app.http
-                .post(format!("{}/coe/submissions-callback", app.base_url))
+            app.request(Method::POST, CALLBACK, None)
                 .header("x-gtf-key", "old-key")
                 .body(body("unknown-2", "ERROR", None)),
         )
@@ -131,8 +118,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
     let r = direct
         .send(
             direct
-                .http
-                .post(format!("{}/coe/submissions-callback", direct.base_url))
+                .request(Method::POST, CALLBACK, None)
                 .header("authorization", BEARER)
                 .header("x-forwarded-for", "203.0.113.7")
                 .body(payload.clone()),
@@ -144,8 +130,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
     let r = proxied
         .send(
             proxied
-                .http
-                .post(format!("{}/coe/submissions-callback", proxied.base_url))
+                .request(Method::POST, CALLBACK, None)
                 .header("authorization", BEARER)
                 .header("x-forwarded-for", "203.0.113.7")
                 .body(payload),
@@ -192,7 +177,7 @@ async fn put_and_patch_are_accepted_and_unknown_submissions_are_kept() {
     let with_extra = json!({ "submissionId": "gtf-unknown", "status": "ERROR", "result": null, "partnerSessionId": "p-1" });
     let r = callback(&app, Method::PATCH, Some(BEARER), &with_extra.to_string()).await;
     assert_eq!(r.status, StatusCode::OK);
-    let outcome = eventually("the unknown callback to be processed", || {
+    let outcome = wait_until("the unknown callback to be processed", PATIENCE, || {
         inbox_outcome(&app, "gtf-unknown")
     })
     .await;
@@ -232,7 +217,7 @@ async fn a_forged_completion_changes_nothing() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    let outcome = eventually("the forged callback to be checked", || {
+    let outcome = wait_until("the forged callback to be checked", PATIENCE, || {
         inbox_outcome(&app, &gtf_id)
     })
     .await;
@@ -252,10 +237,14 @@ async fn a_forged_completion_changes_nothing() {
 async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
     let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
     let id = app.submit("frank").await;
-    let done = eventually("the callback to complete the submission", || async {
-        let s = app.get("frank", &format!("/v1/kyc/submissions/{id}")).await;
-        (s.body["status"] == "COMPLETED" && s.body["result"] == "VALID").then_some(s)
-    })
+    let done = wait_until(
+        "the callback to complete the submission",
+        PATIENCE,
+        || async {
+            let s = app.get("frank", &format!("/v1/kyc/submissions/{id}")).await;
+            (s.body["status"] == "COMPLETED" && s.body["result"] == "VALID").then_some(s)
+        },
+    )
     .await;
     let gtf_id = done.body["gtfSubmissionId"].as_str().unwrap();
 
@@ -272,6 +261,8 @@ async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
             .await
             .unwrap();
     assert_eq!(stored, 1);
+    // Nothing more may happen: give the verifier time to act, had it
+    // anything to act on.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let h = history(&app, &id).await;
     // One change, with its outcome, however many callbacks came.
@@ -299,7 +290,7 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "CALLBACK_NOT_STORED");
     assert!(r.header("retry-after").is_some());
-    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    let ready = app.call(Method::GET, "/readyz", None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     // Where the API needs the database: 503 with Retry-After, not 500.
     let list = app.get("vera", "/v1/kyc/submissions").await;
@@ -308,12 +299,12 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     assert!(list.header("retry-after").is_some());
 
     proxy.restore();
-    let r = eventually("the service to recover", || async {
+    let r = wait_until("the service to recover", PATIENCE, || async {
         let r = callback(&app, Method::POST, Some(BEARER), &payload).await;
         (r.status == StatusCode::OK).then_some(r)
     })
     .await;
     assert_eq!(r.body, json!({ "success": true }));
-    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    let ready = app.call(Method::GET, "/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
 }

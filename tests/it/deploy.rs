@@ -11,7 +11,7 @@ use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
 use gtf_bff::config::{Env, ServiceConfig};
 use gtf_bff::sim::SimConfig;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
@@ -243,7 +243,7 @@ async fn the_probes_ask_paths_the_service_answers() {
         }
         assert_eq!(resolve_port(&get["port"], c), port, "{probe} port");
         let path = get["path"].as_str().expect("probe path");
-        let status = app.http.get(app.url(path)).send().await.unwrap().status();
+        let status = app.call(Method::GET, path, None).await.status;
         assert_eq!(status, StatusCode::OK, "{probe} {path}");
     }
 }

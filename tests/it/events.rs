@@ -5,16 +5,25 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::support::app::{TestApp, spawn_app, spawn_app_receiving_callbacks};
 use crate::support::sim_config;
 
-/// Reads `event: submission` payloads until the server ends the stream.
-async fn read_events(app: &TestApp, user: &str, id: &str) -> Vec<Value> {
+/// Reads `event: submission` payloads until the server ends the stream;
+/// `opened` hears when the first has arrived.
+async fn read_events(
+    app: &TestApp,
+    user: &str,
+    id: &str,
+    opened: oneshot::Sender<()>,
+) -> Vec<Value> {
     let mut resp = app
-        .http
-        .get(format!("{}/v1/kyc/submissions/{id}/events", app.base_url))
-        .bearer_auth(app.token(user))
+        .request(
+            Method::GET,
+            &format!("/v1/kyc/submissions/{id}/events"),
+            Some(user),
+        )
         .send()
         .await
         .unwrap();
@@ -24,9 +33,15 @@ async fn read_events(app: &TestApp, user: &str, id: &str) -> Vec<Value> {
         "text/event-stream"
     );
     let mut buf = String::new();
+    let mut opened = Some(opened);
     let read_all = async {
         while let Some(chunk) = resp.chunk().await.unwrap() {
             buf.push_str(&String::from_utf8_lossy(&chunk));
+            if buf.contains("event: submission")
+                && let Some(opened) = opened.take()
+            {
+                let _ = opened.send(());
+            }
         }
     };
     let ended = tokio::time::timeout(Duration::from_secs(15), read_all).await;
@@ -50,11 +65,16 @@ async fn the_stream_follows_a_change_made_by_another_replica_to_the_end() {
     let b = a.sibling().await;
     let created = a.create("ivan").await;
     let id = created.body["id"].as_str().unwrap().to_owned();
+    let (opened, first_event) = oneshot::channel();
     let watcher = tokio::spawn({
         let id = id.clone();
-        async move { read_events(&b, "ivan", &id).await }
+        async move { read_events(&b, "ivan", &id, opened).await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The stream is subscribed once it has sent the submission as it is.
+    tokio::time::timeout(Duration::from_secs(10), first_event)
+        .await
+        .expect("the stream sends the submission at once")
+        .expect("the watcher ended before the first event");
     a.upload_all(&created.body).await;
     assert_eq!(a.confirm("ivan", &id).await.status, StatusCode::OK);
 
@@ -82,9 +102,9 @@ async fn the_stream_is_only_for_the_owner() {
         .unwrap()
         .to_owned();
     let path = format!("/v1/kyc/submissions/{id}/events");
-    let r = app.call(Method::GET, &path, Some("mallory"), None).await;
+    let r = app.call(Method::GET, &path, Some("mallory")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "SUBMISSION_NOT_FOUND");
-    let r = app.call(Method::GET, &path, None, None).await;
+    let r = app.call(Method::GET, &path, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

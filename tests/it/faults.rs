@@ -18,6 +18,7 @@ use crate::support::fake_gtf::{
     FakeGtf, TOKEN_PATH, URLS_PATH, after, json as reply, ready, token_ok,
 };
 use crate::support::tcp_proxy::TcpProxy;
+use crate::support::wait::wait_until;
 use crate::support::{CLIENT_ID, PASS_KEY, gtf_config, sim_config, start_sim};
 
 async fn rows(app: &TestApp) -> i64 {
@@ -25,17 +26,6 @@ async fn rows(app: &TestApp) -> i64 {
         .fetch_one(&app.db)
         .await
         .unwrap()
-}
-
-async fn wait_for(app: &TestApp, user: &str, id: &str, status: &str) {
-    for _ in 0..200 {
-        let s = app.get(user, &format!("/v1/kyc/submissions/{id}")).await;
-        if s.body["status"] == status {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} never became {status}");
 }
 
 /// A server that accepts connections and closes them at once: a reset.
@@ -186,6 +176,8 @@ async fn the_reconciler_reaches_gtfs_truth_once_gtf_is_back() {
     let user = "uma-nocallback";
     let id = app.submit(user).await;
     proxy.cut();
+    // Nothing may happen while GTF is out of reach, though the reconciler
+    // looks (and fails) meanwhile.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         app.get(user, &format!("/v1/kyc/submissions/{id}"))
@@ -194,7 +186,7 @@ async fn the_reconciler_reaches_gtfs_truth_once_gtf_is_back() {
         "PROCESSING"
     );
     proxy.restore();
-    wait_for(&app, user, &id, "COMPLETED").await;
+    app.wait_for_status(user, &id, "COMPLETED").await;
     let s = app.get(user, &format!("/v1/kyc/submissions/{id}")).await;
     assert_eq!(s.body["result"], "VALID");
 }
@@ -219,6 +211,8 @@ async fn connections_the_database_dropped_while_idle_are_replaced_before_use() {
     // A database restart while the four connections sit idle in the pool.
     proxy.cut();
     proxy.restore();
+    // Time passing is the point: the connections become idle long enough to
+    // be checked before use.
     tokio::time::sleep(gtf_bff::store::PING_IF_IDLE_FOR + Duration::from_millis(500)).await;
 
     let after = select_one_on_each()
@@ -256,8 +250,7 @@ async fn sql_metacharacters_are_just_characters() {
     assert_eq!(again.body["id"], r.body["id"]);
     let cb = app
         .send(
-            app.http
-                .post(format!("{}/coe/submissions-callback", app.base_url))
+            app.request(Method::POST, "/coe/submissions-callback", None)
                 .header("authorization", "Bearer test-callback-secret-0123456789")
                 .body(json!({ "submissionId": nasty, "status": "COMPLETED'--", "result": "'; SELECT 1" }).to_string()),
         )
@@ -313,22 +306,21 @@ async fn callbacks_acknowledged_before_a_sigkill_survive_it() {
     };
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let ready = || async {
-        for _ in 0..200 {
-            if http
-                .get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the service did not become ready");
+    let ready = || {
+        wait_until(
+            "the service to become ready",
+            Duration::from_secs(10),
+            || async {
+                http.get(format!("{base}/readyz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                    .then_some(())
+            },
+        )
     };
 
-    let mut first = start();
+    let mut first = Process(start());
     ready().await;
     let mut acknowledged = Vec::new();
     for i in 0..20 {
@@ -346,31 +338,39 @@ async fn callbacks_acknowledged_before_a_sigkill_survive_it() {
             acknowledged.push(id);
         }
     }
-    first.kill().unwrap(); // SIGKILL: no drain, no cleanup
-    first.wait().unwrap();
+    first.0.kill().unwrap(); // SIGKILL: no drain, no cleanup
+    first.0.wait().unwrap();
     assert_eq!(acknowledged.len(), 20);
 
-    let mut second = start();
+    let second = Process(start());
     ready().await;
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let mut processed = 0;
-    for _ in 0..600 {
-        processed = sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM callback_inbox WHERE gtf_submission_id LIKE 'gtf-before-kill-%' AND processed_at IS NOT NULL",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if processed == 20 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    second.kill().unwrap();
-    second.wait().unwrap();
+    wait_until(
+        "every acknowledged callback to be stored and acted on",
+        Duration::from_secs(30),
+        || async {
+            let processed = sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM callback_inbox WHERE gtf_submission_id LIKE 'gtf-before-kill-%' AND processed_at IS NOT NULL",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (processed == 20).then_some(())
+        },
+    )
+    .await;
+    drop(second);
     pool.close().await;
-    assert_eq!(
-        processed, 20,
-        "every acknowledged callback was stored and acted on"
-    );
+}
+
+/// The binary, running; killed (SIGKILL) and reaped when dropped, so that a
+/// failed assertion leaves no process behind.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // Already gone when the test killed it itself.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -12,6 +12,7 @@ use crate::support::fake_gtf::{
     DETAILS_PATH, FakeGtf, TOKEN_PATH, URLS_PATH, after, json, ready, status_ok, status_path,
     token_ok,
 };
+use crate::support::wait::wait_until;
 use crate::support::{
     JPEG, client, fast_retries, gtf_config, new_user, session, sim_config, start_sim,
 };
@@ -204,6 +205,8 @@ async fn storage_refuses_tampered_and_expired_urls() {
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err:?}");
 
+    // Time passing is the point: the URL's 1 s lifetime, counted in whole
+    // seconds, runs out.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let err = gtf
         .upload(&url, "image/jpeg", Bytes::from_static(JPEG))
@@ -219,14 +222,15 @@ async fn poll_until_final(
     session: &gtf_bff::gtf::Session,
     id: &str,
 ) -> GtfStatus {
-    for _ in 0..100 {
-        let status = gtf.status(user, session, id).await.unwrap().status;
-        if status.is_final() {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("submission {id} never finished");
+    wait_until(
+        &format!("submission {id} to finish"),
+        Duration::from_secs(10),
+        || async {
+            let status = gtf.status(user, session, id).await.unwrap().status;
+            status.is_final().then_some(status)
+        },
+    )
+    .await
 }
 
 // ------------------------------------------------------ the token manager
@@ -284,6 +288,7 @@ async fn an_expiring_token_is_replaced_before_it_expires() {
     gtf.presign(&user, &session(), "KTP_SCAN").await.unwrap();
     gtf.presign(&user, &session(), "KTP_SCAN").await.unwrap();
     assert_eq!(sim.mints(user.as_str()), 1);
+    // Time passing is the point: half the token's lifetime goes by.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     gtf.presign(&user, &session(), "KTP_SCAN").await.unwrap();
     assert_eq!(sim.mints(user.as_str()), 2);
@@ -332,7 +337,11 @@ async fn a_late_401_with_an_old_token_does_not_evict_its_replacement() {
         let (gtf, user) = (gtf.clone(), user.clone());
         tokio::spawn(async move { gtf.status(&user, &session(), "S").await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A is the first status request GTF sees (the slow one) once it is there.
+    wait_until("request A to reach GTF", Duration::from_secs(5), || async {
+        (fake.hits(&status_path("S")) == 1).then_some(())
+    })
+    .await;
     gtf.status(&user, &session(), "S").await.unwrap();
     slow.await.unwrap().unwrap();
     assert_eq!(
@@ -403,6 +412,7 @@ async fn a_failed_refresh_keeps_the_still_valid_token() {
     let gtf = client(&fake.base_url);
     let user = new_user("");
     gtf.status(&user, &session(), "S").await.unwrap();
+    // Time passing is the point: the token becomes due for refresh.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // Ten concurrent requests: one refresh attempt (retried as a read), then
     // all of them go on with the old token.
@@ -823,6 +833,7 @@ async fn a_circuit_breaker_stops_calling_a_gtf_that_is_down_then_tries_again() {
     }
     assert_eq!(fake.hits(&status_path("S")), 2);
     // Once the open period is over, a call goes through and closes it.
+    // Time passing is the point: the 800 ms open period ends.
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(
         gtf.status(&user, &s, "S").await.unwrap().status,

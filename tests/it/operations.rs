@@ -1,6 +1,7 @@
 //! What operators see: OpenAPI, docs, metrics,
 //! CORS, configuration, logs and shutdown.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -11,16 +12,17 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::support::app::{
-    CALLBACK_AUTH, JWT_SECRET, gtf_presigning, presign_ok, spawn_app, spawn_app_against,
-    spawn_app_against_waiting, spawn_app_receiving_callbacks, spawn_app_with,
+    CALLBACK_AUTH, JWT_SECRET, Reply, TestApp, gtf_presigning, presign_ok, spawn_app,
+    spawn_app_against, spawn_app_against_waiting, spawn_app_receiving_callbacks, spawn_app_with,
 };
-use crate::support::fake_gtf::after;
+use crate::support::fake_gtf::{URLS_PATH, after};
+use crate::support::wait::wait_until;
 use crate::support::{PASS_KEY, logs, sim_config};
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
     let app = spawn_app().await;
-    let doc = app.call(Method::GET, "/openapi.json", None, None).await;
+    let doc = app.call(Method::GET, "/openapi.json", None).await;
     assert_eq!(doc.status, StatusCode::OK);
     assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths: BTreeSet<&str> = doc.body["paths"]
@@ -84,9 +86,7 @@ async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
 #[tokio::test]
 async fn the_docs_are_served_from_the_binary() {
     let app = spawn_app().await;
-    let page = app
-        .send(app.http.get(format!("{}/docs/", app.base_url)))
-        .await;
+    let page = app.call(Method::GET, "/docs/", None).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("swagger-ui"), "{html}");
@@ -99,9 +99,7 @@ async fn the_docs_are_served_from_the_binary() {
         "swagger-ui-bundle.js",
         "swagger-initializer.js",
     ] {
-        let r = app
-            .send(app.http.get(format!("{}/docs/{asset}", app.base_url)))
-            .await;
+        let r = app.call(Method::GET, &format!("/docs/{asset}"), None).await;
         assert_eq!(r.status, StatusCode::OK, "{asset}");
     }
 }
@@ -111,10 +109,7 @@ async fn metrics_name_routes_by_template_and_never_carry_ids() {
     let app = spawn_app().await;
     let id = app.submit("kate").await;
     app.get("kate", &format!("/v1/kyc/submissions/{id}")).await;
-    let metrics = app
-        .send(app.http.get(format!("{}/metrics", app.base_url)))
-        .await
-        .text();
+    let metrics = app.call(Method::GET, "/metrics", None).await.text();
     for series in [
         r#"http_requests_total{method="GET",route="/v1/kyc/submissions/{id}",status="200"}"#,
         r#"http_requests_total{method="POST",route="/v1/kyc/submissions",status="201"}"#,
@@ -138,11 +133,7 @@ async fn cors_admits_only_the_configured_origins() {
     })
     .await;
     let preflight = |origin: &'static str| {
-        app.http
-            .request(
-                Method::OPTIONS,
-                format!("{}/v1/kyc/submissions", app.base_url),
-            )
+        app.request(Method::OPTIONS, "/v1/kyc/submissions", None)
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header(
@@ -214,17 +205,13 @@ async fn logs_carry_no_secret_and_no_personal_data() {
     let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
     let user = "leo-logcheck";
     let id = app.submit(user).await;
-    let mut result = Value::Null;
-    for _ in 0..100 {
+    let result = wait_until("the result", Duration::from_secs(10), || async {
         let r = app
             .get(user, &format!("/v1/kyc/submissions/{id}/result"))
             .await;
-        if r.status == StatusCode::OK {
-            result = r.body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (r.status == StatusCode::OK).then_some(r.body)
+    })
+    .await;
     let ktp = result["ktp"]
         .as_object()
         .expect("the flow finished with KTP data");
@@ -250,6 +237,137 @@ async fn logs_carry_no_secret_and_no_personal_data() {
         assert!(
             !text.contains(secret.as_str()),
             "{secret:?} appears in the logs"
+        );
+    }
+}
+
+/// Sends `method path` as `user` with `x-request-id: request_id`.
+async fn send_as(app: &TestApp, method: Method, path: &str, user: &str, request_id: &str) -> Reply {
+    let req = app
+        .request(method, path, Some(user))
+        .header("x-request-id", request_id);
+    let reply = app.send(req).await;
+    assert_eq!(reply.header("x-request-id"), Some(request_id));
+    reply
+}
+
+/// The service's own lines: the HTTP layer, the flow and the GTF client
+/// (not the simulator beside it, nor dependencies).
+fn from_the_service(line: &Value) -> bool {
+    ["gtf_bff::http", "gtf_bff::kyc", "gtf_bff::gtf"]
+        .iter()
+        .any(|module| target_is(line, module))
+}
+
+/// Written by `module` or one of its submodules.
+fn target_is(line: &Value, module: &str) -> bool {
+    let target = line["target"].as_str().unwrap_or_default();
+    target == module || target.starts_with(&format!("{module}::"))
+}
+
+/// Every line the service logs while serving a request names that request
+/// (its id, method and route), whichever part writes it: the HTTP layer,
+/// the flow, the GTF client. Background work names its submission. The
+/// lines are told apart by the thread that wrote them (this test's: a
+/// current-thread runtime runs its app, workers and simulator on it), not
+/// by what they say, so a line that names nothing is caught too.
+#[tokio::test]
+async fn every_line_logged_for_a_request_names_the_request() {
+    let captured = logs::capture();
+    let app = spawn_app_receiving_callbacks(sim_config(), |_| {}).await;
+    let user = "lena-logcorrelation";
+    let flow = format!("logflow-{}", uuid::Uuid::new_v4().simple());
+    let mark = captured.mark();
+
+    let create = format!("{flow}-create");
+    let created = send_as(&app, Method::POST, "/v1/kyc/submissions", user, &create).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    app.upload_all(&created.body).await;
+    let confirm = format!("{flow}-confirm");
+    let path = format!("/v1/kyc/submissions/{id}/confirm");
+    let confirmed = send_as(&app, Method::POST, &path, user, &confirm).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{:?}", confirmed.body);
+    let results = Cell::new(0);
+    let path = format!("/v1/kyc/submissions/{id}/result");
+    wait_until("the result", Duration::from_secs(10), || async {
+        results.set(results.get() + 1);
+        let request_id = format!("{flow}-result-{}", results.get());
+        let r = send_as(&app, Method::GET, &path, user, &request_id).await;
+        (r.status == StatusCode::OK).then_some(())
+    })
+    .await;
+    // The callback verifier may log its verdict just after the result is in.
+    let verified = |line: &Value| {
+        line["span"]["name"] == "callback"
+            && line["span"]["submission"] == id.as_str()
+            && line["message"] == "callback verified"
+    };
+    let lines = wait_until(
+        "the callback verifier's line about the submission",
+        Duration::from_secs(10),
+        || async {
+            let lines = captured.this_threads_lines_since(mark);
+            lines.iter().any(verified).then_some(lines)
+        },
+    )
+    .await;
+
+    let expected = |request_id: &str| -> Option<(&str, &str)> {
+        if request_id == create {
+            Some(("POST", "/v1/kyc/submissions"))
+        } else if request_id == confirm {
+            Some(("POST", "/v1/kyc/submissions/{id}/confirm"))
+        } else if request_id.starts_with(&format!("{flow}-result-")) {
+            Some(("GET", "/v1/kyc/submissions/{id}/result"))
+        } else {
+            None
+        }
+    };
+    let service: Vec<&Value> = lines.iter().filter(|l| from_the_service(l)).collect();
+    for line in &service {
+        let span = &line["span"];
+        match span["name"].as_str() {
+            Some("request") => {
+                let request_id = span["request_id"].as_str().unwrap_or_default();
+                let route = span["route"].as_str().unwrap_or_default();
+                let method = span["method"].as_str().unwrap_or_default();
+                match expected(request_id) {
+                    Some(sent) => assert_eq!((method, route), sent, "{line}"),
+                    // Nobody else calls this app but GTF, with its callback
+                    // (a request id of the service's making).
+                    None => {
+                        assert!(!request_id.is_empty(), "{line}");
+                        assert_eq!(
+                            (method, route),
+                            ("POST", "/coe/submissions-callback"),
+                            "{line}"
+                        );
+                    }
+                }
+            }
+            Some("callback" | "reconcile" | "expiry") => {
+                assert_eq!(span["submission"], id.as_str(), "{line}");
+            }
+            _ => panic!("a line that names no request and no submission: {line}"),
+        }
+    }
+    // Each request was logged by every part it went through.
+    let of = |request_id: &str, module: &str| {
+        service
+            .iter()
+            .any(|l| l["span"]["request_id"] == request_id && target_is(l, module))
+    };
+    for request_id in [&create, &confirm] {
+        for module in ["gtf_bff::http", "gtf_bff::kyc", "gtf_bff::gtf"] {
+            assert!(of(request_id, module), "no {module} line for {request_id}");
+        }
+    }
+    for n in 1..=results.get() {
+        let request_id = format!("{flow}-result-{n}");
+        assert!(
+            of(&request_id, "gtf_bff::http::access"),
+            "no access line for {request_id}"
         );
     }
 }
@@ -284,13 +402,15 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
     let fake = gtf_presigning(|n| after(Duration::from_millis(400), presign_ok(n))).await;
     let app = spawn_app_against(&fake).await;
     let in_flight = {
-        let req = app
-            .http
-            .post(format!("{}/v1/kyc/submissions", app.base_url))
-            .bearer_auth(app.token("mia"));
+        let req = app.request(Method::POST, "/v1/kyc/submissions", Some("mia"));
         tokio::spawn(req.send())
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    wait_until(
+        "the create to reach GTF",
+        Duration::from_secs(5),
+        || async { (fake.hits(URLS_PATH) == 1).then_some(()) },
+    )
+    .await;
     app.shutdown();
     let finished = in_flight.await.unwrap().unwrap();
     assert_eq!(
@@ -298,7 +418,8 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
         StatusCode::CREATED,
         "the in-flight request was drained"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The listener closed as the shutdown began, before the drained request
+    // ended. A client of its own, so that no connection from before is reused.
     let after_shutdown = reqwest::Client::new()
         .get(format!("{}/healthz", app.base_url))
         .send()

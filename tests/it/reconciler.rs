@@ -9,17 +9,6 @@ use reqwest::StatusCode;
 use crate::support::app::{TestApp, spawn_app_with};
 use crate::support::sim_config;
 
-async fn wait_for_status(app: &TestApp, user: &str, id: &str, status: &str) -> serde_json::Value {
-    for _ in 0..200 {
-        let s = app.get(user, &format!("/v1/kyc/submissions/{id}")).await;
-        if s.body["status"] == status {
-            return s.body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("submission {id} never became {status}");
-}
-
 async fn transitions_to(app: &TestApp, id: &str, status: &str) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT cause FROM submission_history WHERE submission_id = $1::uuid AND to_status = $2 ORDER BY id",
@@ -36,7 +25,7 @@ async fn a_submission_gtf_never_calls_back_about_is_finished_by_polling() {
     let app = spawn_app_with(sim_config(), |c| c.reconcile_after = Duration::from_secs(1)).await;
     let user = "gina-nocallback";
     let id = app.submit(user).await;
-    let done = wait_for_status(&app, user, &id, "COMPLETED").await;
+    let done = app.wait_for_status(user, &id, "COMPLETED").await;
     assert_eq!(done["result"], "VALID");
     assert_eq!(transitions_to(&app, &id, "COMPLETED").await, ["reconciler"]);
     // The result was fetched and stored without anyone asking for it.
@@ -67,9 +56,9 @@ async fn two_replicas_share_the_work_and_finish_each_submission_once() {
         ids.push((user.clone(), app.submit(&user).await));
     }
     for (user, id) in &ids {
-        wait_for_status(&a, user, id, "COMPLETED").await;
+        a.wait_for_status(user, id, "COMPLETED").await;
     }
-    // Let any straggling poll land before counting.
+    // Nothing more may happen: let any straggling poll land before counting.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for (_, id) in &ids {
         let completions = transitions_to(&a, id, "COMPLETED").await;
@@ -108,7 +97,7 @@ async fn an_upload_window_that_lapses_expires_the_submission() {
     .await;
     let created = app.create("hana").await;
     let id = created.body["id"].as_str().unwrap();
-    let expired = wait_for_status(&app, "hana", id, "EXPIRED").await;
+    let expired = app.wait_for_status("hana", id, "EXPIRED").await;
     assert!(expired.get("uploads").is_none());
     assert_eq!(transitions_to(&app, id, "EXPIRED").await, ["expiry"]);
     let r = app.confirm("hana", id).await;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::support::app::{spawn_app_receiving_callbacks, spawn_app_with};
 use crate::support::sim_config;
+use crate::support::wait::wait_until;
 
 #[tokio::test]
 async fn creates_and_confirms_are_limited_per_user() {
@@ -43,8 +44,7 @@ async fn creates_and_confirms_are_limited_per_user() {
 async fn failed_callback_authentications_are_limited_but_gtf_never_is() {
     let app = spawn_app_with(sim_config(), |_| {}).await;
     let post = |auth: &'static str, id: String| {
-        app.http
-            .post(format!("{}/coe/submissions-callback", app.base_url))
+        app.request(Method::POST, "/coe/submissions-callback", None)
             .header("authorization", auth)
             .body(
                 json!({ "submissionId": id, "status": "COMPLETED", "result": "VALID" }).to_string(),
@@ -86,31 +86,23 @@ async fn result_details_and_callback_bodies_are_purged_after_retention() {
         spawn_app_receiving_callbacks(sim_config(), |c| c.retention = Duration::from_secs(1)).await;
     let id = app.submit("paula").await;
     // The callback completes it and its result is stored (and readable)...
-    let mut first = None;
-    for _ in 0..100 {
-        let r = app
-            .get("paula", &format!("/v1/kyc/submissions/{id}/result"))
-            .await;
-        if r.status == StatusCode::OK {
-            first = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(first.expect("the result arrived").body["ktp"]["nik"].is_string());
+    let result = format!("/v1/kyc/submissions/{id}/result");
+    let first = wait_until("the result to arrive", Duration::from_secs(5), || async {
+        let r = app.get("paula", &result).await;
+        (r.status == StatusCode::OK).then_some(r)
+    })
+    .await;
+    assert!(first.body["ktp"]["nik"].is_string());
     // ...until the worker purges it.
-    let mut purged = None;
-    for _ in 0..100 {
-        let r = app
-            .get("paula", &format!("/v1/kyc/submissions/{id}/result"))
-            .await;
-        if r.status == StatusCode::GONE {
-            purged = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let purged = purged.expect("the details were purged");
+    let purged = wait_until(
+        "the details to be purged",
+        Duration::from_secs(10),
+        || async {
+            let r = app.get("paula", &result).await;
+            (r.status == StatusCode::GONE).then_some(r)
+        },
+    )
+    .await;
     assert_eq!(purged.code(), "RESULT_PURGED");
     // The sealed details and the raw callback are gone from the tables; the
     // submission, its outcome and its history stay.
@@ -127,14 +119,7 @@ async fn result_details_and_callback_bodies_are_purged_after_retention() {
         .await
         .unwrap();
     assert_eq!(callbacks, 0);
-    let s = app
-        .call(
-            Method::GET,
-            &format!("/v1/kyc/submissions/{id}"),
-            Some("paula"),
-            None,
-        )
-        .await;
+    let s = app.get("paula", &format!("/v1/kyc/submissions/{id}")).await;
     assert_eq!(s.body["status"], "COMPLETED");
     assert_eq!(s.body["result"], "VALID");
 }

@@ -15,6 +15,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::support::wait::wait_until;
+
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
 ];
@@ -197,15 +199,14 @@ impl Sim {
 
     /// Polls the status until it is final; the data of the last answer.
     async fn until_final(&self, token: &str, submission_id: &str) -> Value {
-        for _ in 0..100 {
+        let what = format!("{submission_id} to become final");
+        wait_until(&what, Duration::from_secs(5), || async {
             let (status, body) = self.status(token, submission_id).await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            if matches!(body["data"]["status"].as_str(), Some("COMPLETED" | "ERROR")) {
-                return body["data"].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("{submission_id} never became final");
+            matches!(body["data"]["status"].as_str(), Some("COMPLETED" | "ERROR"))
+                .then(|| body["data"].clone())
+        })
+        .await
     }
 }
 
@@ -418,6 +419,7 @@ async fn expired_upload_urls_are_refused() {
     let token = sim.token("u1").await;
     let data = sim.presign(&token).await;
     assert_eq!(data["documents"]["KTP"]["expiryInSeconds"], json!("1"));
+    // Time passing is the point: the URL's 1 s lifetime runs out.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let url = data["documents"]["KTP"]["documentUrl"].as_str().unwrap();
     let (status, text) = xml(sim.upload(url, "image/jpeg", JPEG).await).await;
@@ -855,6 +857,7 @@ async fn expired_tokens_are_refused() {
     })
     .await;
     let token = sim.token("u1").await;
+    // Time passing is the point: the token's 100 ms lifetime runs out.
     tokio::time::sleep(Duration::from_millis(150)).await;
     let path = "/coe/v1/submissions/urls?submissionType=KTP_SCAN";
     let response = sim.gateway(Method::GET, path, &token).send().await.unwrap();
@@ -1007,15 +1010,17 @@ async fn callbacks_are_authenticated_and_retried() {
     let (silent_token, silent) = sim.submit("u1-nocallback").await;
 
     // processing (200 ms) + one retry (50 ms), with room to spare.
-    for _ in 0..100 {
-        if expected
-            .iter()
-            .all(|(id, _)| receiver.deliveries(id).len() >= 2)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "two deliveries of each callback",
+        Duration::from_secs(2),
+        || async {
+            expected
+                .iter()
+                .all(|(id, _)| receiver.deliveries(id).len() >= 2)
+                .then_some(())
+        },
+    )
+    .await;
     for (id, body) in &expected {
         let bearer = Some("Bearer s3cret".to_owned());
         assert_eq!(
@@ -1026,6 +1031,7 @@ async fn callbacks_are_authenticated_and_retried() {
     }
     // Had it been sent, it would be sent as the submission turns final.
     sim.until_final(&silent_token, &silent).await;
+    // Nothing may arrive: give a delivery (and a retry) the time it would take.
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(receiver.deliveries(&silent).is_empty());
 }

@@ -1,6 +1,6 @@
 //! The whole flow, as a partner app drives it.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::app::spawn_app;
@@ -179,14 +179,7 @@ async fn a_two_document_profile_needs_both_uploads() {
     assert!(front.status().is_success());
     let r = app.confirm("dave", id).await;
     assert_eq!(r.code(), "UPLOAD_MISSING");
-    let r = app
-        .call(
-            Method::GET,
-            &format!("/v1/kyc/submissions/{id}"),
-            Some("dave"),
-            None,
-        )
-        .await;
+    let r = app.get("dave", &format!("/v1/kyc/submissions/{id}")).await;
     assert_eq!(r.body["status"], "AWAITING_UPLOAD");
 
     app.upload_all(&created.body).await;

@@ -12,6 +12,7 @@ use crate::support::app::{
     spawn_app_against_waiting, working_gtf,
 };
 use crate::support::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, after, ready, token_ok};
+use crate::support::wait::wait_until;
 
 const CREATE: &str = "/v1/kyc/submissions";
 
@@ -125,7 +126,13 @@ async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
     let app = spawn_app_against_waiting(&fake, Duration::from_secs(10)).await;
 
     let (first, second) = tokio::join!(create_keyed(&app, "alice", "slow", None), async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The first holds the key once it is at GTF.
+        wait_until(
+            "the first create to reach GTF",
+            Duration::from_secs(5),
+            || async { (fake.hits(URLS_PATH) == 1).then_some(()) },
+        )
+        .await;
         create_keyed(&app, "alice", "slow", None).await
     });
     second.assert_problem(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE");

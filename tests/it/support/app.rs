@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use super::db::TestDb;
 use super::fake_gtf::{FakeGtf, TOKEN_PATH, URLS_PATH, json, ready, status_ok, token_ok};
 use super::tcp_proxy::TcpProxy;
-use super::{JPEG, Sim, fast_retries, gtf_config, sim_config, start_sim};
+use super::wait::wait_until;
+use super::{JPEG, Sim, client, fast_retries, gtf_config, session, sim_config, start_sim};
 
 /// The credential GTF (the simulator) sends with callbacks.
 pub const CALLBACK_AUTH: &str = "bearer:test-callback-secret-0123456789";
@@ -247,34 +248,36 @@ impl TestApp {
         gtf_bff::auth::issue::issue_hs256(&cfg, sub, Duration::from_secs(600)).unwrap()
     }
 
-    /// Sends a request as `user` (no token when `None`) with an optional
-    /// JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        user: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut req = self
+    /// The one way a test builds a request to the service: `method` on
+    /// `path`, with a token for `user` when given. Headers or a body may be
+    /// added before [`TestApp::send`]; the helpers below are built on it.
+    pub fn request(&self, method: Method, path: &str, user: Option<&str>) -> RequestBuilder {
+        let req = self
             .http
             .request(method, format!("{}{path}", self.base_url));
-        if let Some(user) = user {
-            req = req.bearer_auth(self.token(user));
+        match user {
+            Some(user) => req.bearer_auth(self.token(user)),
+            None => req,
         }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
+    }
+
+    /// Sends a request and reads the answer whole.
+    pub async fn send(&self, req: RequestBuilder) -> Reply {
         read(req.send().await.unwrap()).await
     }
 
+    /// Sends a request without a body as `user` (no token when `None`).
+    pub async fn call(&self, method: Method, path: &str, user: Option<&str>) -> Reply {
+        self.send(self.request(method, path, user)).await
+    }
+
     pub async fn create(&self, user: &str) -> Reply {
-        self.call(Method::POST, "/v1/kyc/submissions", Some(user), None)
+        self.call(Method::POST, "/v1/kyc/submissions", Some(user))
             .await
     }
 
     pub async fn get(&self, user: &str, path: &str) -> Reply {
-        self.call(Method::GET, path, Some(user), None).await
+        self.call(Method::GET, path, Some(user)).await
     }
 
     pub async fn confirm(&self, user: &str, id: &str) -> Reply {
@@ -282,7 +285,6 @@ impl TestApp {
             Method::POST,
             &format!("/v1/kyc/submissions/{id}/confirm"),
             Some(user),
-            None,
         )
         .await
     }
@@ -314,21 +316,51 @@ impl TestApp {
         id
     }
 
-    /// Waits for the simulator to finish, then asks for a refresh until the
-    /// submission is final (at most once per 5 s is allowed, so this waits).
+    /// Waits until the submission's stored status is `status` (no refresh:
+    /// callbacks or the reconciler get it there); its body then.
+    pub async fn wait_for_status(&self, user: &str, id: &str, status: &str) -> Value {
+        let path = format!("/v1/kyc/submissions/{id}");
+        let what = format!("submission {id} to become {status}");
+        wait_until(&what, Duration::from_secs(15), || async {
+            let s = self.get(user, &path).await;
+            (s.body["status"] == status).then_some(s.body)
+        })
+        .await
+    }
+
+    /// Waits until GTF (the simulator) has finished the submission, as its
+    /// status API tells any client, then asks the service for one refresh,
+    /// which must bring that final word. (Refreshes are allowed once per 5 s
+    /// per submission: one asked before GTF finished would hold the next back.)
     pub async fn refresh_until_final(&self, user: &str, id: &str) -> Reply {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        for _ in 0..3 {
-            let r = self
-                .get(user, &format!("/v1/kyc/submissions/{id}?refresh=true"))
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-            if matches!(r.body["status"].as_str(), Some("COMPLETED" | "FAILED")) {
-                return r;
-            }
-            tokio::time::sleep(Duration::from_millis(5100)).await;
-        }
-        panic!("submission {id} did not finish");
+        let path = format!("/v1/kyc/submissions/{id}");
+        let stored = self.get(user, &path).await;
+        assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
+        let gtf_id = stored.body["gtfSubmissionId"]
+            .as_str()
+            .expect("gtfSubmissionId")
+            .to_owned();
+        // A client of the test's own: the service's token cache and its
+        // refresh allowance are left alone.
+        let gtf = client(&self.sim.base_url());
+        let owner = super::user(user);
+        let what = format!("the simulator to finish {id}");
+        wait_until(&what, Duration::from_secs(10), || async {
+            let report = gtf
+                .status(&owner, &session(), &gtf_id)
+                .await
+                .expect("the simulator answers");
+            report.status.is_final().then_some(())
+        })
+        .await;
+        let r = self.get(user, &format!("{path}?refresh=true")).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert!(
+            matches!(r.body["status"].as_str(), Some("COMPLETED" | "FAILED")),
+            "the refresh after GTF finished brings its final word: {:?}",
+            r.body
+        );
+        r
     }
 }
 
@@ -419,24 +451,6 @@ pub fn gtf_error(status: u16, cause: &str) -> Response {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    /// A request to `path`, with a token for `user` when given, to add to
-    /// before [`TestApp::send`].
-    pub fn request(&self, method: Method, path: &str, user: Option<&str>) -> RequestBuilder {
-        let req = self.http.request(method, self.url(path));
-        match user {
-            Some(user) => req.bearer_auth(self.token(user)),
-            None => req,
-        }
-    }
-
-    pub async fn send(&self, req: RequestBuilder) -> Reply {
-        read(req.send().await.unwrap()).await
-    }
-
     /// Rows in `submissions`, whoever owns them.
     pub async fn submission_rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM submissions")

@@ -11,6 +11,8 @@ use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::wait::wait_until;
+
 /// The admin URL of the server every test database lives on.
 static SERVER: OnceCell<Url> = OnceCell::const_new();
 
@@ -191,11 +193,9 @@ fn postgres_bin_dir() -> PathBuf {
 }
 
 async fn wait_until_accepting(url: &Url) {
-    for _ in 0..300 {
-        if PgConnection::connect(url.as_str()).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("PostgreSQL at {url} did not start within 30 s");
+    let what = format!("PostgreSQL at {url} to accept connections");
+    wait_until(&what, Duration::from_secs(30), || async {
+        PgConnection::connect(url.as_str()).await.ok().map(drop)
+    })
+    .await;
 }

@@ -6,6 +6,7 @@ pub mod fake_gtf;
 pub mod logs;
 pub mod receiver;
 pub mod tcp_proxy;
+pub mod wait;
 
 use std::net::SocketAddr;
 use std::time::Duration;
