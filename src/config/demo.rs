@@ -20,7 +20,10 @@ pub const PUBLISHED_DEMO_SECRETS: &[(&str, &str)] = &[
         "ZGVtby1kYXRhLWtleS1vbmx5LWZvci1sb2NhbC1ydW4=",
     ),
     ("GTF_PASS_KEY", "demo-pass-key-change-me-0123456789"),
-    ("WEBHOOK_SECRET", "whsec_ZGVtby13ZWJob29rLXNlY3JldC1mb3ItbG9jYWwtcnVucy1vbmx5"),
+    (
+        "WEBHOOK_SECRET",
+        "whsec_ZGVtby13ZWJob29rLXNlY3JldC1mb3ItbG9jYWwtcnVucy1vbmx5",
+    ),
 ];
 
 /// `BFF_DEMO` (default false). Without it, a published secret stops the

@@ -3,6 +3,7 @@
 //! `gtf-bff reseal` moves every record to the current key first.
 
 use std::process::Command;
+use std::time::Duration;
 
 use base64::Engine;
 use reqwest::StatusCode;
@@ -10,6 +11,7 @@ use secrecy::SecretString;
 
 use crate::support::app::{TestApp, spawn_app_receiving_callbacks};
 use crate::support::sim_config;
+use crate::support::wait::wait_until;
 
 fn key(byte: u8) -> String {
     base64::engine::general_purpose::STANDARD.encode([byte; 32])
@@ -19,6 +21,15 @@ async fn result_of(app: &TestApp, user: &str, id: &str) -> reqwest::StatusCode {
     app.get(user, &format!("/v1/kyc/submissions/{id}/result"))
         .await
         .status
+}
+
+async fn result_stored(app: &TestApp, user: &str, id: &str) {
+    wait_until(
+        "the result to be stored",
+        Duration::from_secs(15),
+        || async { (result_of(app, user, id).await == StatusCode::OK).then_some(()) },
+    )
+    .await;
 }
 
 fn reseal(app: &TestApp, current: &str, previous: &str) -> std::process::Output {
@@ -41,13 +52,7 @@ async fn an_old_key_can_be_retired_only_after_a_reseal() {
     })
     .await;
     let id = app.submit("ria").await;
-    for _ in 0..200 {
-        if result_of(&app, "ria", &id).await == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(result_of(&app, "ria", &id).await, StatusCode::OK);
+    result_stored(&app, "ria", &id).await;
 
     // The new key alone: the start is refused, naming the key id, never
     // the key.
@@ -99,12 +104,7 @@ async fn reseal_names_a_key_it_does_not_have() {
     })
     .await;
     let id = app.submit("sam").await;
-    for _ in 0..200 {
-        if result_of(&app, "sam", &id).await == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    result_stored(&app, "sam", &id).await;
     let out = reseal(&app, &key(4), "");
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();

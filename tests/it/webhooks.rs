@@ -9,9 +9,17 @@ use gtf_bff::webhooks::WebhookSecret;
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::support::app::{TestApp, spawn_app_receiving_callbacks};
+use gtf_bff::auth::issue::issue_hs256;
+use gtf_bff::config::TokenIssuerConfig;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::support::app::{JWT_SECRET, TestApp, spawn_app_receiving_callbacks};
+use crate::support::binary::Service;
+use crate::support::db::TestDb;
 use crate::support::receiver::{Answer, Delivery, Receiver, secret};
-use crate::support::sim_config;
+use crate::support::wait::wait_until;
+use crate::support::{JPEG, sim_config, start_sim};
 
 fn config(urls: &[&str], secrets: &[String], schedule: &[u64], timeout_ms: u64) -> WebhookConfig {
     WebhookConfig {
@@ -50,15 +58,15 @@ async fn settled_deliveries(
     endpoint: &str,
     done: impl Fn(&[(String, i32, Option<String>)]) -> bool,
 ) -> Vec<(String, i32, Option<String>)> {
-    let mut rows = vec![];
-    for _ in 0..400 {
-        rows = deliveries_to(db, endpoint).await;
-        if done(&rows) {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("deliveries to {endpoint} never settled: {rows:?}");
+    wait_until(
+        "the deliveries to settle",
+        Duration::from_secs(15),
+        || async {
+            let rows = deliveries_to(db, endpoint).await;
+            done(&rows).then_some(rows)
+        },
+    )
+    .await
 }
 
 fn of<'a>(got: &'a [Delivery], submission: &str, kind: &str) -> Vec<&'a Delivery> {
@@ -349,6 +357,131 @@ async fn a_change_that_rolls_back_has_no_event_and_one_that_commits_keeps_it_acr
     settled_deliveries(&next.db, &receiver.url, |rows| {
         rows.first()
             .is_some_and(|(status, _, _)| status == "succeeded")
+    })
+    .await;
+}
+
+/// The real binary, killed with SIGKILL while an attempt is under way: the
+/// next process delivers it once the killed one's lease lapses.
+#[tokio::test]
+async fn a_delivery_cut_off_by_a_sigkill_is_sent_by_the_next_process() {
+    let key = secret(9);
+    let receiver = Receiver::start(&key, |_, n| {
+        if n == 1 {
+            Answer::Hang
+        } else {
+            Answer::Status(204)
+        }
+    })
+    .await;
+    let sim = start_sim(sim_config()).await;
+    let db = TestDb::new().await;
+    // A delivery's lease: WEBHOOK_TIMEOUT_MS + 10 s.
+    let service = Service::new(
+        &db.url,
+        &sim.base_url(),
+        &[
+            ("WEBHOOK_URLS", &receiver.url),
+            ("WEBHOOK_SECRET", &key),
+            ("WEBHOOK_TIMEOUT_MS", "2000"),
+        ],
+    );
+    let mut first = service.start().await;
+    let http = reqwest::Client::new();
+    let token = issue_hs256(
+        &TokenIssuerConfig {
+            secret: SecretString::from(JWT_SECRET),
+            issuer: None,
+            audience: None,
+        },
+        "kim",
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let created: Value = http
+        .post(format!("{}/v1/kyc/submissions", service.base_url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for upload in created["uploads"].as_array().unwrap() {
+        http.put(upload["url"].as_str().unwrap())
+            .header("content-type", "image/jpeg")
+            .body(JPEG)
+            .send()
+            .await
+            .unwrap();
+    }
+    let confirmed = http
+        .post(format!(
+            "{}/v1/kyc/submissions/{}/confirm",
+            service.base_url,
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+
+    let cut = receiver
+        .wait_for("the first attempt", |d| d.len() == 1)
+        .await;
+    first.kill(); // mid-attempt: the receiver has not answered
+    let _second = service.start().await;
+    let got = wait_until(
+        "the attempt again, from the next process",
+        Duration::from_secs(60),
+        || async {
+            let got = receiver.deliveries();
+            (got.len() >= 2).then_some(got)
+        },
+    )
+    .await;
+    assert_eq!(got[1].id, cut[0].id, "the same event");
+    assert!(got[1].verified);
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    settled_deliveries(&pool, &receiver.url, |rows| {
+        rows.first()
+            .is_some_and(|(status, _, _)| status == "succeeded")
+    })
+    .await;
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn deliveries_are_counted_and_follow_the_retention() {
+    let key = secret(10);
+    let receiver = Receiver::accepting(&key).await;
+    let app = spawn_app_receiving_callbacks(sim_config(), |c| {
+        c.webhooks = config(&[&receiver.url], std::slice::from_ref(&key), &[100], 2000);
+        c.retention = Duration::from_secs(1);
+    })
+    .await;
+    app.submit("lia").await;
+    receiver.wait_for("two events", |d| d.len() == 2).await;
+    let metrics = app
+        .call(reqwest::Method::GET, "/metrics", None)
+        .await
+        .text();
+    for series in [
+        r#"webhook_deliveries_total{type="kyc.submission.completed",outcome="succeeded"}"#,
+        "webhook_attempt_duration_seconds_count",
+        "webhook_oldest_pending_seconds",
+    ] {
+        assert!(metrics.contains(series), "{series} missing");
+    }
+    wait_until("delivered events to be purged", Duration::from_secs(15), || async {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM webhook_deliveries) + (SELECT count(*) FROM webhook_events)",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        (left == 0).then_some(())
     })
     .await;
 }

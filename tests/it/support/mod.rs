@@ -1,6 +1,7 @@
 //! Shared pieces of the integration tests.
 
 pub mod app;
+pub mod binary;
 pub mod db;
 pub mod fake_gtf;
 pub mod logs;

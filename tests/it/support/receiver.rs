@@ -15,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::wait::wait_until;
+
 /// A secret in the specification's format: `whsec_` + base64 of 32 bytes.
 pub fn secret(byte: u8) -> String {
     use base64::Engine;
@@ -110,14 +112,11 @@ impl Receiver {
 
     /// Waits until `done` holds for what arrived, and returns it.
     pub async fn wait_for(&self, what: &str, done: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
-        for _ in 0..600 {
+        wait_until(what, Duration::from_secs(15), || async {
             let got = self.deliveries();
-            if done(&got) {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the receiver never saw {what}: {:#?}", self.deliveries());
+            done(&got).then_some(got)
+        })
+        .await
     }
 }
 
