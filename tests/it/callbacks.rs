@@ -10,12 +10,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    CALLBACK_AUTH, Reply, TestApp, spawn_app, spawn_app_behind_db_proxy,
+    CALLBACK_AUTH, CALLBACK_BEARER, Reply, TestApp, spawn_app, spawn_app_behind_db_proxy,
     spawn_app_receiving_callbacks, spawn_app_with,
 };
 use crate::support::sim_config;
-
-const BEARER: &str = "Bearer test-callback-secret-0123456789";
 
 async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, body: &str) -> Reply {
     let mut req = app
@@ -73,8 +71,9 @@ async fn only_an_accepted_credential_gets_in() {
     let app = spawn_app_with(sim_config(), |c| {
         c.callback = CallbackConfig {
             credentials: vec![
-                CallbackCredential::parse("bearer:new-secret").unwrap(),
-                CallbackCredential::parse("header:X-Gtf-Key:old-key").unwrap(),
+                CallbackCredential::parse("bearer:new-secret-0123456789abcdefghijklmnop").unwrap(),
+                CallbackCredential::parse("header:X-Gtf-Key:old-key-0123456789abcdefghijklmnop")
+                    .unwrap(),
             ],
             allowed_ips: vec![],
             trusted_proxies: vec![],
@@ -85,8 +84,8 @@ async fn only_an_accepted_credential_gets_in() {
     for auth in [
         None,
         Some("Bearer wrong"),
-        Some("Bearer new-secre"),
-        Some("Basic bmV3LXNlY3JldA=="),
+        Some("Bearer new-secret-0123456789abcdefghijklmno"),
+        Some("Basic bmV3LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVmZ2hpamtsbW5vcA=="),
     ] {
         let r = callback(&app, Method::POST, auth, &payload).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth:?}");
@@ -94,14 +93,20 @@ async fn only_an_accepted_credential_gets_in() {
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
     // Both credentials of a rotation work.
-    let r = callback(&app, Method::POST, Some("Bearer new-secret"), &payload).await;
+    let r = callback(
+        &app,
+        Method::POST,
+        Some("Bearer new-secret-0123456789abcdefghijklmnop"),
+        &payload,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, json!({ "success": true }));
     let r = app
         .send(
             app.http
                 .post(format!("{}/coe/submissions-callback", app.base_url))
-                .header("x-gtf-key", "old-key")
+                .header("x-gtf-key", "old-key-0123456789abcdefghijklmnop")
                 .body(body("unknown-2", "ERROR", None)),
         )
         .await;
@@ -124,7 +129,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
     };
     let direct = spawn_app_with(sim_config(), |c| c.callback = guard(&[])).await;
     let payload = body("x", "COMPLETED", Some("VALID"));
-    let r = callback(&direct, Method::POST, Some(BEARER), &payload).await;
+    let r = callback(&direct, Method::POST, Some(CALLBACK_BEARER), &payload).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "FORBIDDEN");
     // Claiming to be GTF does not help when the peer is no trusted proxy.
@@ -133,7 +138,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
             direct
                 .http
                 .post(format!("{}/coe/submissions-callback", direct.base_url))
-                .header("authorization", BEARER)
+                .header("authorization", CALLBACK_BEARER)
                 .header("x-forwarded-for", "203.0.113.7")
                 .body(payload.clone()),
         )
@@ -146,7 +151,7 @@ async fn the_source_address_is_checked_through_trusted_proxies_only() {
             proxied
                 .http
                 .post(format!("{}/coe/submissions-callback", proxied.base_url))
-                .header("authorization", BEARER)
+                .header("authorization", CALLBACK_BEARER)
                 .header("x-forwarded-for", "203.0.113.7")
                 .body(payload),
         )
@@ -166,14 +171,14 @@ async fn malformed_and_oversized_callbacks_are_refused() {
         r#"{"submissionId":5,"status":"COMPLETED"}"#,
         r#"{"submissionId":"","status":"COMPLETED"}"#,
     ] {
-        let r = callback(&app, Method::POST, Some(BEARER), bad).await;
+        let r = callback(&app, Method::POST, Some(CALLBACK_BEARER), bad).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(r.code(), "INVALID_CALLBACK", "{bad}");
     }
     let huge =
         json!({ "submissionId": "x", "status": "COMPLETED", "padding": "a".repeat(65 * 1024) })
             .to_string();
-    let r = callback(&app, Method::POST, Some(BEARER), &huge).await;
+    let r = callback(&app, Method::POST, Some(CALLBACK_BEARER), &huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.code(), "PAYLOAD_TOO_LARGE");
 }
@@ -184,13 +189,19 @@ async fn put_and_patch_are_accepted_and_unknown_submissions_are_kept() {
     let r = callback(
         &app,
         Method::PUT,
-        Some(BEARER),
+        Some(CALLBACK_BEARER),
         &body("gtf-unknown", "COMPLETED", Some("VALID")),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
     let with_extra = json!({ "submissionId": "gtf-unknown", "status": "ERROR", "result": null, "partnerSessionId": "p-1" });
-    let r = callback(&app, Method::PATCH, Some(BEARER), &with_extra.to_string()).await;
+    let r = callback(
+        &app,
+        Method::PATCH,
+        Some(CALLBACK_BEARER),
+        &with_extra.to_string(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     let outcome = eventually("the unknown callback to be processed", || {
         inbox_outcome(&app, "gtf-unknown")
@@ -227,7 +238,7 @@ async fn a_forged_completion_changes_nothing() {
     let r = callback(
         &app,
         Method::POST,
-        Some(BEARER),
+        Some(CALLBACK_BEARER),
         &body(&gtf_id, "COMPLETED", Some("VALID")),
     )
     .await;
@@ -262,7 +273,7 @@ async fn gtf_callbacks_finish_submissions_once_however_often_they_come() {
     // GTF delivers the same callback again: acknowledged, nothing changes.
     let again = body(gtf_id, "COMPLETED", Some("VALID"));
     for _ in 0..2 {
-        let r = callback(&app, Method::POST, Some(BEARER), &again).await;
+        let r = callback(&app, Method::POST, Some(CALLBACK_BEARER), &again).await;
         assert_eq!(r.status, StatusCode::OK);
     }
     let stored: i64 =
@@ -295,7 +306,7 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     let payload = body("gtf-during-outage", "COMPLETED", Some("VALID"));
 
     proxy.cut();
-    let r = callback(&app, Method::POST, Some(BEARER), &payload).await;
+    let r = callback(&app, Method::POST, Some(CALLBACK_BEARER), &payload).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "CALLBACK_NOT_STORED");
     assert!(r.header("retry-after").is_some());
@@ -309,7 +320,7 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
 
     proxy.restore();
     let r = eventually("the service to recover", || async {
-        let r = callback(&app, Method::POST, Some(BEARER), &payload).await;
+        let r = callback(&app, Method::POST, Some(CALLBACK_BEARER), &payload).await;
         (r.status == StatusCode::OK).then_some(r)
     })
     .await;

@@ -10,8 +10,8 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::support::app::{
-    CALLBACK_AUTH, JWT_SECRET, TestApp, data_key, gtf_error, presign_ok, spawn_app_against,
-    spawn_app_with,
+    CALLBACK_AUTH, CALLBACK_BEARER, JWT_SECRET, TestApp, data_key, gtf_error, presign_ok,
+    spawn_app_against, spawn_app_with,
 };
 use crate::support::db::TestDb;
 use crate::support::fake_gtf::{
@@ -258,7 +258,7 @@ async fn sql_metacharacters_are_just_characters() {
         .send(
             app.http
                 .post(format!("{}/coe/submissions-callback", app.base_url))
-                .header("authorization", "Bearer test-callback-secret-0123456789")
+                .header("authorization", CALLBACK_BEARER)
                 .body(json!({ "submissionId": nasty, "status": "COMPLETED'--", "result": "'; SELECT 1" }).to_string()),
         )
         .await;
@@ -335,7 +335,7 @@ async fn callbacks_acknowledged_before_a_sigkill_survive_it() {
         let id = format!("gtf-before-kill-{i}");
         let r = http
             .post(format!("{base}/coe/submissions-callback"))
-            .header("authorization", "Bearer test-callback-secret-0123456789")
+            .header("authorization", CALLBACK_BEARER)
             .body(
                 json!({ "submissionId": id, "status": "COMPLETED", "result": "VALID" }).to_string(),
             )
