@@ -44,14 +44,19 @@ pub(super) async fn receive(
     metrics::callback_received(match &outcome {
         Ok(Stored::New) => "stored",
         Ok(Stored::Duplicate) => "duplicate",
+        Ok(Stored::OverCap) => "over_cap",
         Err(ApiError::CallbackForbidden) => "forbidden",
         Err(ApiError::CallbackUnauthorized) => "unauthorized",
         Err(ApiError::CallbackNotStored) => "not_stored",
         Err(ApiError::RateLimited(_)) => "rate_limited",
         Err(_) => "invalid",
     });
-    if outcome? == Stored::Duplicate {
-        tracing::info!("duplicate callback acknowledged");
+    match outcome? {
+        Stored::New => {}
+        Stored::Duplicate => tracing::info!("duplicate callback acknowledged"),
+        Stored::OverCap => {
+            tracing::warn!("callback acknowledged but not stored: its submissionId has too many");
+        }
     }
     Ok(Json(Ack { success: true }))
 }

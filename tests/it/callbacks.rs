@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures::future::join_all;
 use gtf_bff::callback_auth::CallbackCredential;
 use gtf_bff::config::{CallbackConfig, parse_networks};
 use gtf_bff::sim::SimConfig;
@@ -10,10 +11,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::app::{
-    CALLBACK_AUTH, CALLBACK_BEARER, Reply, TestApp, spawn_app, spawn_app_behind_db_proxy,
-    spawn_app_receiving_callbacks, spawn_app_with,
+    CALLBACK_AUTH, CALLBACK_BEARER, Reply, TestApp, spawn_app, spawn_app_against,
+    spawn_app_behind_db_proxy, spawn_app_receiving_callbacks, spawn_app_with, working_gtf,
 };
-use crate::support::sim_config;
+use crate::support::fake_gtf::{FakeGtf, status_path};
+use crate::support::{eventually, sim_config};
 
 async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, body: &str) -> Reply {
     let mut req = app
@@ -30,21 +32,6 @@ async fn callback(app: &TestApp, method: Method, authorization: Option<&str>, bo
 fn body(gtf_id: &str, status: &str, result: Option<&str>) -> String {
     json!({ "submissionId": gtf_id, "status": status, "result": result, "reasonCode": null })
         .to_string()
-}
-
-/// Polls `probe` until it returns `Some`, for at most 10 s.
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..200 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn inbox_outcome(app: &TestApp, gtf_id: &str) -> Option<String> {
@@ -327,4 +314,144 @@ async fn without_its_database_the_callback_is_refused_so_gtf_retries_and_service
     assert_eq!(r.body, json!({ "success": true }));
     let ready = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(ready.status, StatusCode::OK);
+}
+
+/// Inbox rows naming `gtf_id`.
+async fn inbox_rows(app: &TestApp, gtf_id: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM callback_inbox WHERE gtf_submission_id = $1")
+        .bind(gtf_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_status_gtf_does_not_document_costs_no_gtf_call() {
+    let fake = FakeGtf::start(working_gtf).await;
+    let app = spawn_app_against(&fake).await;
+    let created = app.create("gina").await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let gtf_id = created.body["gtfSubmissionId"].as_str().unwrap();
+    for status in ["MADE_UP", "IN_PROGRESS"] {
+        let r = callback(
+            &app,
+            Method::POST,
+            Some(CALLBACK_BEARER),
+            &body(gtf_id, status, None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{status}");
+    }
+    let outcomes: Vec<(String, String)> = eventually("both callbacks to be processed", || async {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT status, outcome FROM callback_inbox WHERE processed_at IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+        let done: Vec<(String, String)> = rows
+            .into_iter()
+            .filter_map(|(status, outcome)| Some((status, outcome?)))
+            .collect();
+        (done.len() == 2).then_some(done)
+    })
+    .await;
+    assert_eq!(
+        outcomes[0],
+        ("MADE_UP".into(), "ignored: unknown status".into())
+    );
+    assert!(outcomes[1].1.starts_with("checked"), "{outcomes:?}");
+    assert_eq!(
+        fake.hits(&status_path(gtf_id)),
+        1,
+        "only the documented status asked GTF"
+    );
+}
+
+#[tokio::test]
+async fn a_submission_id_gets_at_most_20_inbox_rows() {
+    let app = spawn_app().await;
+    // 40 different callbacks for one id, at once: each acknowledged, 20 kept.
+    let app = &app;
+    let replies = join_all((0..40).map(|i| async move {
+        let payload = body("gtf-junk", &format!("MADE_UP_{i}"), None);
+        callback(app, Method::POST, Some(CALLBACK_BEARER), &payload).await
+    }))
+    .await;
+    for r in &replies {
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body, json!({ "success": true }));
+    }
+    assert_eq!(inbox_rows(app, "gtf-junk").await, 20);
+    // The 21st is acknowledged, counted, and not stored.
+    let r = callback(
+        app,
+        Method::POST,
+        Some(CALLBACK_BEARER),
+        &body("gtf-junk", "ANOTHER", Some("VALID")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(inbox_rows(app, "gtf-junk").await, 20);
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text();
+    let over_cap: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"callbacks_received_total{outcome="over_cap"} "#))
+        .expect("over_cap is counted")
+        .parse()
+        .unwrap();
+    assert!(over_cap >= 21.0, "{over_cap}");
+    // Other ids are not held back.
+    let r = callback(
+        app,
+        Method::POST,
+        Some(CALLBACK_BEARER),
+        &body("gtf-other", "COMPLETED", Some("VALID")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(inbox_rows(app, "gtf-other").await, 1);
+}
+
+#[tokio::test]
+async fn callbacks_for_no_known_submission_are_purged_after_a_week() {
+    let app = spawn_app().await;
+    let created = app.create("hana").await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let known = created.body["gtfSubmissionId"].as_str().unwrap();
+    for (gtf_id, status) in [
+        (known, "IN_PROGRESS"),
+        ("gtf-nobody", "COMPLETED"),
+        ("gtf-nobody", "MADE_UP"),
+    ] {
+        let r = callback(
+            &app,
+            Method::POST,
+            Some(CALLBACK_BEARER),
+            &body(gtf_id, status, None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    eventually("the callbacks to be verified", || async {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM callback_inbox WHERE processed_at IS NULL")
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        (pending == 0).then_some(())
+    })
+    .await;
+    // Eight days later, housekeeping drops the unknown submission's; the
+    // known one's stay until RETENTION_DAYS.
+    sqlx::query("UPDATE callback_inbox SET received_at = now() - interval '8 days'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    eventually(
+        "the unknown submission's callbacks to be purged",
+        || async { (inbox_rows(&app, "gtf-nobody").await == 0).then_some(()) },
+    )
+    .await;
+    assert_eq!(inbox_rows(&app, known).await, 1);
 }
