@@ -18,7 +18,7 @@ use crate::store::submissions;
 /// for its turn: added to the longest presign to make the key's hold.
 const KEY_HOLD_MARGIN: Duration = Duration::from_secs(30);
 /// How long a key is remembered: a retry within this long replays.
-const KEY_KEPT: Duration = Duration::from_secs(24 * 3600);
+pub(super) const KEY_KEPT: Duration = Duration::from_secs(24 * 3600);
 /// How long a second request with the same key waits for the first.
 const KEY_WAIT: Duration = Duration::from_secs(5);
 /// GTF's documented URL lifetime, for a presign that does not say.

@@ -1,11 +1,13 @@
 //! Retention: result details and verified callback bodies are purged once
 //! older than `RETENTION_DAYS`; what proves a verification happened stays.
-//! Callbacks for no known submission go after a week.
+//! Callbacks for no known submission go after a week, idempotency keys
+//! once they can no longer be replayed.
 
 use std::time::Duration;
 
 use super::Kyc;
-use crate::store::{inbox, results};
+use super::create::KEY_KEPT;
+use crate::store::{idempotency, inbox, results};
 
 /// How long callbacks naming no known submission are kept: long enough to
 /// look into what sent them, short enough that junk does not pile up.
@@ -17,6 +19,7 @@ pub(crate) struct Purged {
     pub(crate) details: u64,
     pub(crate) callbacks: u64,
     pub(crate) unmatched_callbacks: u64,
+    pub(crate) idempotency_keys: u64,
 }
 
 impl Purged {
@@ -36,6 +39,10 @@ impl Kyc {
             callbacks: in_batches(|| inbox::purge_older_than(&self.db, age)).await?,
             unmatched_callbacks: in_batches(|| {
                 inbox::purge_unmatched_older_than(&self.db, unmatched_age)
+            })
+            .await?,
+            idempotency_keys: in_batches(|| {
+                idempotency::purge_older_than(&self.db, KEY_KEPT.as_secs_f64())
             })
             .await?,
         })

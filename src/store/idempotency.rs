@@ -125,3 +125,21 @@ pub(crate) async fn release(
     .await?;
     Ok(())
 }
+
+/// Deletes keys created more than `age_secs` ago, a batch at a time;
+/// returns how many. The age is checked again on the row itself, so a key
+/// claimed anew meanwhile stays.
+pub(crate) async fn purge_older_than(db: &PgPool, age_secs: f64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"DELETE FROM idempotency_keys
+           WHERE created_at < now() - make_interval(secs => $1)
+             AND (owner_id, key) IN (
+               SELECT owner_id, key FROM idempotency_keys
+               WHERE created_at < now() - make_interval(secs => $1)
+               LIMIT 1000)"#,
+        age_secs
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -30,6 +30,7 @@ pub(super) async fn run(
                     details = p.details,
                     callbacks = p.callbacks,
                     unmatched_callbacks = p.unmatched_callbacks,
+                    idempotency_keys = p.idempotency_keys,
                     "purged data past its retention"
                 );
             }

@@ -9,9 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::app::{
-    CALLBACK_BEARER, Reply, TestApp, spawn_app_receiving_callbacks, spawn_app_with,
+    CALLBACK_BEARER, Reply, TestApp, spawn_app, spawn_app_receiving_callbacks, spawn_app_with,
 };
-use crate::support::sim_config;
+use crate::support::{eventually, sim_config};
 
 #[tokio::test]
 async fn creates_and_confirms_are_limited_per_user() {
@@ -183,4 +183,31 @@ async fn result_details_and_callback_bodies_are_purged_after_retention() {
         .await;
     assert_eq!(s.body["status"], "COMPLETED");
     assert_eq!(s.body["result"], "VALID");
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_purged_a_day_after_their_first_use() {
+    let app = spawn_app().await;
+    for key in ["yesterday", "today"] {
+        let r = app
+            .send(
+                app.request(Method::POST, "/v1/kyc/submissions", Some("quinn"))
+                    .header("idempotency-key", key),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'yesterday'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let left = eventually("housekeeping to purge the day-old key", || async {
+        let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM idempotency_keys")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+        (keys.len() == 1).then_some(keys)
+    })
+    .await;
+    assert_eq!(left, ["today"]);
 }
