@@ -72,6 +72,16 @@ impl CallbackCredential {
         Ok(cred)
     }
 
+    /// How many characters the secret part has (the bearer token, the
+    /// basic password, the header value).
+    pub(crate) fn secret_chars(&self) -> usize {
+        match self {
+            Self::Bearer(secret) => secret.expose_secret().chars().count(),
+            Self::Basic { password, .. } => password.expose_secret().chars().count(),
+            Self::Header { value, .. } => value.expose_secret().chars().count(),
+        }
+    }
+
     /// The header that carries this credential, marked sensitive so that
     /// HTTP tooling never prints it.
     pub(crate) fn header(&self) -> Result<(HeaderName, HeaderValue), String> {

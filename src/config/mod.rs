@@ -163,6 +163,10 @@ pub struct CallbackConfig {
     pub trusted_proxies: Vec<IpNet>,
 }
 
+/// The shortest callback secret accepted: with the failed-callback limit
+/// (`limits::CALLBACK_FAILURES_PER_MINUTE`), guessing one is hopeless.
+pub(crate) const MIN_CALLBACK_SECRET_CHARS: usize = 32;
+
 impl CallbackConfig {
     /// There is no "none": a callback endpoint anyone can call would let
     /// anyone trigger GTF calls, so the service refuses to start without it.
@@ -175,6 +179,17 @@ impl CallbackConfig {
             .map_err(|problem| ConfigError::new("CALLBACK_AUTH", problem))?;
         if credentials.is_empty() {
             return Err(ConfigError::new("CALLBACK_AUTH", "is required but not set"));
+        }
+        if credentials
+            .iter()
+            .any(|c| c.secret_chars() < MIN_CALLBACK_SECRET_CHARS)
+        {
+            return Err(ConfigError::new(
+                "CALLBACK_AUTH",
+                format!(
+                    "every secret (bearer token, basic password, header value) must be at least {MIN_CALLBACK_SECRET_CHARS} characters"
+                ),
+            ));
         }
         let networks = |var: &'static str| {
             parse_networks(&env.list(var)).map_err(|problem| ConfigError::new(var, problem))

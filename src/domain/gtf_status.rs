@@ -46,6 +46,11 @@ impl GtfStatus {
         }
     }
 
+    /// One of the statuses GTF documents.
+    pub fn is_documented(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
+
     /// COMPLETED and ERROR end processing (GTF's status-polling guidance).
     pub fn is_final(&self) -> bool {
         matches!(self, Self::Completed | Self::Error)

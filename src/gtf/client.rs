@@ -216,6 +216,13 @@ impl GtfClient {
         self.inner.config.timeout
     }
 
+    /// The longest [`GtfClient::presign`] can take: a token mint and the
+    /// presign, each with its retries, and both once more when GTF refuses
+    /// the token.
+    pub(crate) fn longest_presign(&self) -> Duration {
+        self.inner.retry.longest(self.timeout()) * 4
+    }
+
     /// Get Presigned URLs: starts a submission at GTF.
     pub async fn presign(
         &self,

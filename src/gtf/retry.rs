@@ -41,6 +41,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest one call, retries included, can take when each attempt
+    /// takes at most `attempt_timeout`: every attempt, and between each two
+    /// the longest pause (a backoff, or an honoured `Retry-After` with its
+    /// jitter).
+    pub(crate) fn longest(&self, attempt_timeout: Duration) -> Duration {
+        let attempts = self.max_attempts.max(1);
+        let pause = self.max_delay.max(self.max_retry_after + self.base_delay);
+        attempt_timeout * attempts + pause * (attempts - 1)
+    }
+
     /// The delay before attempt `attempts_made + 1`, or `None` to give up.
     /// `connect_failed` says the request never reached GTF.
     pub(crate) fn next_delay(
@@ -217,6 +227,24 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn the_longest_call_is_every_attempt_and_the_longest_pauses() {
+        let p = RetryPolicy::default();
+        // 3 attempts of 10 s, and twice a 5 s Retry-After plus 100 ms jitter.
+        assert_eq!(
+            p.longest(Duration::from_secs(10)),
+            Duration::from_millis(40_200)
+        );
+        for attempts_made in 1..p.max_attempts {
+            for err in [unavailable(Some(503), Some(5)), rejected(500)] {
+                let pause = p
+                    .next_delay(Repeatable::Always, attempts_made, &err, false)
+                    .unwrap();
+                assert!(pause <= Duration::from_millis(5_100), "{pause:?}");
+            }
+        }
     }
 
     #[test]

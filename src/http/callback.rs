@@ -44,14 +44,19 @@ pub(super) async fn receive(
     metrics::callback_received(match &outcome {
         Ok(Stored::New) => "stored",
         Ok(Stored::Duplicate) => "duplicate",
+        Ok(Stored::OverCap) => "over_cap",
         Err(ApiError::CallbackForbidden) => "forbidden",
         Err(ApiError::CallbackUnauthorized) => "unauthorized",
         Err(ApiError::CallbackNotStored) => "not_stored",
         Err(ApiError::RateLimited(_)) => "rate_limited",
         Err(_) => "invalid",
     });
-    if outcome? == Stored::Duplicate {
-        tracing::info!("duplicate callback acknowledged");
+    match outcome? {
+        Stored::New => {}
+        Stored::Duplicate => tracing::info!("duplicate callback acknowledged"),
+        Stored::OverCap => {
+            tracing::warn!("callback acknowledged but not stored: its submissionId has too many");
+        }
     }
     Ok(Json(Ack { success: true }))
 }
@@ -66,13 +71,15 @@ async fn store(
     if !state.callbacks.source_allowed(peer.ip(), headers) {
         return Err(ApiError::CallbackForbidden);
     }
+    // The client's address behind a trusted proxy, so that one guesser
+    // behind the ingress does not lock GTF out.
+    let sender = state.callbacks.sender(peer.ip(), headers);
+    let failures = &state.limits.callback_failures;
+    // Refused before the credential is compared: once over budget, the
+    // answer is the same whether a guess is right or not.
+    failures.check(&sender).map_err(ApiError::RateLimited)?;
     if !state.callbacks.authenticates(headers) {
-        // Only failures count: a sender that authenticates is never limited.
-        state
-            .limits
-            .callback_failures
-            .check(&peer.ip())
-            .map_err(ApiError::RateLimited)?;
+        failures.record_failure(sender);
         return Err(ApiError::CallbackUnauthorized);
     }
     let callback = parse_callback(body).map_err(ApiError::InvalidCallback)?;

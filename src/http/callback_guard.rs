@@ -53,11 +53,13 @@ impl CallbackGuard {
         if self.allowed.is_empty() {
             return true;
         }
-        let client = self.client_address(peer, headers);
-        self.allowed.iter().any(|net| net.contains(&client))
+        let sender = self.sender(peer, headers);
+        self.allowed.iter().any(|net| net.contains(&sender))
     }
 
-    fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    /// Who sent the callback: the peer, or, when the peer is a trusted
+    /// proxy, the nearest untrusted address in `X-Forwarded-For`.
+    pub fn sender(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
             return peer;

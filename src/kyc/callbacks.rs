@@ -10,7 +10,7 @@ use tracing::Instrument;
 use utoipa::ToSchema;
 
 use super::{Kyc, KycError};
-use crate::domain::{Cause, Status, backoff};
+use crate::domain::{Cause, GtfStatus, Status, backoff};
 use crate::store::{self, inbox, submissions};
 use crate::telemetry::metrics;
 
@@ -19,6 +19,10 @@ pub(crate) use crate::store::inbox::{Pending as PendingCallback, Stored};
 /// A failed verification is retried after this long, growing to `RETRY_CAP`.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_CAP: Duration = Duration::from_secs(300);
+/// Inbox rows per submissionId. GTF sends a handful per submission (one per
+/// status it reaches); beyond this, new callbacks are acknowledged and
+/// dropped, so that callbacks naming one id cannot grow the inbox.
+const ROWS_PER_SUBMISSION: i64 = 20;
 
 /// GTF's four documented fields; anything else is kept in the stored body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -75,8 +79,11 @@ fn has_nul(v: &Value) -> bool {
 /// What checking one callback with GTF found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verification {
-    /// No submission has that GTF id: kept in the inbox, nothing to change.
+    /// No submission has that GTF id: kept in the inbox (for a while),
+    /// nothing to change.
     UnknownSubmission,
+    /// A status GTF does not document: GTF is not asked.
+    UnknownStatus,
     /// The submission already had its final state and result.
     AlreadyFinal,
     /// GTF was asked; the submission is now in this state.
@@ -88,6 +95,7 @@ impl Verification {
     fn kind(&self) -> &'static str {
         match self {
             Self::UnknownSubmission => "unknown_submission",
+            Self::UnknownStatus => "unknown_status",
             Self::AlreadyFinal => "already_final",
             Self::Checked(_) => "checked",
         }
@@ -96,6 +104,7 @@ impl Verification {
     fn describe(&self) -> String {
         match self {
             Self::UnknownSubmission => "unknown submission".to_owned(),
+            Self::UnknownStatus => "ignored: unknown status".to_owned(),
             Self::AlreadyFinal => "already final".to_owned(),
             Self::Checked(status) => format!("checked: {}", status.as_str()),
         }
@@ -103,8 +112,9 @@ impl Verification {
 }
 
 impl Kyc {
-    /// Stores a callback (a duplicate changes nothing) and wakes this
-    /// replica's verifier. The acknowledgement waits for this, never for GTF.
+    /// Stores a callback (a duplicate, or one past its submissionId's cap,
+    /// changes nothing) and wakes this replica's verifier. The
+    /// acknowledgement waits for this, never for GTF.
     pub(crate) async fn receive_callback(
         &self,
         callback: &Callback,
@@ -116,6 +126,7 @@ impl Kyc {
             &f.status,
             f.result.as_deref(),
             &callback.raw,
+            ROWS_PER_SUBMISSION,
         )
         .await?;
         if stored == Stored::New {
@@ -142,11 +153,12 @@ impl Kyc {
             submission = tracing::field::Empty
         );
         async {
-            match self.verify_callback(&item.gtf_submission_id).await {
+            match self.verify_callback(item).await {
                 Ok(verification) => {
                     metrics::callback_verified(verification.kind());
                     tracing::info!(outcome = %verification.describe(), "callback verified");
-                    inbox::finish(&self.db, item.id, &verification.describe()).await
+                    let unmatched = verification == Verification::UnknownSubmission;
+                    inbox::finish(&self.db, item.id, &verification.describe(), unmatched).await
                 }
                 Err(e) => {
                     metrics::callback_verified("failed");
@@ -166,12 +178,17 @@ impl Kyc {
     }
 
     /// Asks GTF about the submission a callback names and applies only what
-    /// GTF's own API says, so a forged or stale callback changes nothing.
-    async fn verify_callback(&self, gtf_submission_id: &str) -> Result<Verification, KycError> {
-        let Some(s) = submissions::find_by_gtf_id(&self.db, gtf_submission_id).await? else {
+    /// GTF's own API says, so a forged or stale callback changes nothing. A
+    /// status GTF does not document is no news GTF would send: it costs no
+    /// GTF call.
+    async fn verify_callback(&self, item: &PendingCallback) -> Result<Verification, KycError> {
+        let Some(s) = submissions::find_by_gtf_id(&self.db, &item.gtf_submission_id).await? else {
             return Ok(Verification::UnknownSubmission);
         };
         tracing::Span::current().record("submission", tracing::field::display(s.id));
+        if !GtfStatus::from(item.status.clone()).is_documented() {
+            return Ok(Verification::UnknownStatus);
+        }
         if s.state.is_concluded() {
             return Ok(Verification::AlreadyFinal);
         }

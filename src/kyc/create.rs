@@ -11,11 +11,14 @@ use uuid::Uuid;
 use super::{Kyc, KycError};
 use crate::domain::{KTP_SCAN, PartnerUserId, State, Submission, Upload};
 use crate::gtf::{Presigned, Session};
-use crate::store::{idempotency, submissions};
+use crate::store::idempotency::{self, Claim};
+use crate::store::submissions;
 
-/// How long a request holds its idempotency key before another may take it
-/// over (the first must have crashed): longer than any presign can take.
-const KEY_LOCK_SECS: f64 = 120.0;
+/// Beyond GTF's calls, what a create may spend on the database and waiting
+/// for its turn: added to the longest presign to make the key's hold.
+const KEY_HOLD_MARGIN: Duration = Duration::from_secs(30);
+/// How long a key is remembered: a retry within this long replays.
+pub(super) const KEY_KEPT: Duration = Duration::from_secs(24 * 3600);
 /// How long a second request with the same key waits for the first.
 const KEY_WAIT: Duration = Duration::from_secs(5);
 /// GTF's documented URL lifetime, for a presign that does not say.
@@ -60,45 +63,31 @@ impl Kyc {
         req: CreateRequest,
     ) -> Result<Created, KycError> {
         let Some(key) = req.idempotency_key.as_deref() else {
-            return self
-                .start(owner, &req, None)
-                .await
-                .map(|submission| Created {
-                    submission,
-                    replayed: false,
-                });
+            let submission = self.presign(owner, &req).await?;
+            submissions::insert(&self.db, &submission).await?;
+            return Ok(created(submission));
         };
         let fingerprint = Sha256::digest(format!("create v1\0{}", req.kind));
-        let deadline = tokio::time::Instant::now() + KEY_WAIT;
-        loop {
-            match idempotency::claim(&self.db, owner.as_str(), key, &fingerprint, KEY_LOCK_SECS)
-                .await?
-            {
-                idempotency::Claim::Acquired => break,
-                idempotency::Claim::Mismatch => return Err(KycError::IdempotencyKeyReused),
-                idempotency::Claim::Replay(id) => {
-                    let submission = submissions::find_owned(&self.db, id, owner)
-                        .await?
-                        .ok_or(KycError::NotFound)?;
-                    return Ok(Created {
-                        submission,
-                        replayed: true,
-                    });
-                }
-                idempotency::Claim::InUse if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                idempotency::Claim::InUse => return Err(KycError::IdempotencyKeyInUse),
-            }
+        // This request's claim: only its holder may complete or release the
+        // key, so a request whose hold lapsed cannot touch its successor's.
+        let token = Uuid::new_v4();
+        if let Some(earlier) = self.claim_key(owner, key, &fingerprint, token).await? {
+            return Ok(earlier);
         }
-        match self.start(owner, &req, Some(key)).await {
-            Ok(submission) => Ok(Created {
-                submission,
-                replayed: false,
-            }),
+        let stored = async {
+            let submission = self.presign(owner, &req).await?;
+            let held = self.store_keyed(&submission, key, token).await?;
+            Ok::<_, KycError>((submission, held))
+        }
+        .await;
+        match stored {
+            Ok((submission, true)) => Ok(created(submission)),
+            Ok((orphan, false)) => self.lost_key(owner, key, &fingerprint, &orphan).await,
             Err(err) => {
                 // Let a retry with the same key run instead of waiting it out.
-                if let Err(release) = idempotency::release(&self.db, owner.as_str(), key).await {
+                if let Err(release) =
+                    idempotency::release(&self.db, owner.as_str(), key, token).await
+                {
                     tracing::warn!(error = %release, "could not release an idempotency key");
                 }
                 Err(err)
@@ -106,13 +95,86 @@ impl Kyc {
         }
     }
 
-    /// Presigns and stores. The type is checked here, after the idempotency
-    /// key, so that a key reused for another type is reported as such.
-    async fn start(
+    /// The longest a request holds its key before another may take it over
+    /// (the first must have crashed): as long as GTF may take to presign,
+    /// and a margin.
+    fn key_hold(&self) -> Duration {
+        self.gtf.longest_presign() + KEY_HOLD_MARGIN
+    }
+
+    /// Claims the key for this request under `token`, waiting up to
+    /// `KEY_WAIT` while an earlier request with it runs. `Some`: the earlier
+    /// request's submission, to answer instead.
+    async fn claim_key(
+        &self,
+        owner: &PartnerUserId,
+        key: &str,
+        fingerprint: &[u8],
+        token: Uuid,
+    ) -> Result<Option<Created>, KycError> {
+        let deadline = tokio::time::Instant::now() + KEY_WAIT;
+        let (hold, kept) = (self.key_hold().as_secs_f64(), KEY_KEPT.as_secs_f64());
+        loop {
+            match idempotency::claim(
+                &self.db,
+                owner.as_str(),
+                key,
+                fingerprint,
+                token,
+                hold,
+                kept,
+            )
+            .await?
+            {
+                Claim::Acquired => return Ok(None),
+                Claim::Mismatch => return Err(KycError::IdempotencyKeyReused),
+                Claim::Replay(id) => return self.replay(owner, id).await.map(Some),
+                Claim::InUse if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Claim::InUse => return Err(KycError::IdempotencyKeyInUse),
+            }
+        }
+    }
+
+    /// The key's hold lapsed while this request ran, and another request
+    /// took the key over: this request's GTF submission is never stored.
+    /// Its client gets what a retry would: the submission the key now
+    /// names, or `IDEMPOTENCY_KEY_IN_USE` while the new holder runs.
+    async fn lost_key(
+        &self,
+        owner: &PartnerUserId,
+        key: &str,
+        fingerprint: &[u8],
+        orphan: &Submission,
+    ) -> Result<Created, KycError> {
+        tracing::warn!(
+            gtf_submission = %orphan.gtf_submission_id,
+            "the idempotency key was taken over while this create ran; its GTF submission is orphaned"
+        );
+        match idempotency::find(&self.db, owner.as_str(), key, fingerprint).await? {
+            Claim::Replay(id) => self.replay(owner, id).await,
+            _ => Err(KycError::IdempotencyKeyInUse),
+        }
+    }
+
+    async fn replay(&self, owner: &PartnerUserId, id: Uuid) -> Result<Created, KycError> {
+        let submission = submissions::find_owned(&self.db, id, owner)
+            .await?
+            .ok_or(KycError::NotFound)?;
+        Ok(Created {
+            submission,
+            replayed: true,
+        })
+    }
+
+    /// Starts a submission at GTF; the result is not stored yet. The type is
+    /// checked here, after the idempotency key, so that a key reused for
+    /// another type is reported as such.
+    async fn presign(
         &self,
         owner: &PartnerUserId,
         req: &CreateRequest,
-        key: Option<&str>,
     ) -> Result<Submission, KycError> {
         if req.kind != KTP_SCAN {
             return Err(KycError::UnsupportedType);
@@ -128,25 +190,42 @@ impl Kyc {
                 .unwrap_or_else(|| Uuid::new_v4().to_string()),
         };
         let presigned = self.gtf.presign(owner, &session, &req.kind).await?;
-        let submission = new_submission(
+        Ok(new_submission(
             id,
             owner,
             &req.kind,
             session,
             presigned,
             OffsetDateTime::now_utc(),
-        );
-        match key {
-            None => submissions::insert(&self.db, &submission).await?,
-            Some(key) => {
-                let mut tx = self.db.begin().await?;
-                submissions::insert(&mut *tx, &submission).await?;
-                idempotency::complete(&mut tx, owner.as_str(), key, id).await?;
-                tx.commit().await?;
-            }
+        ))
+    }
+
+    /// Stores the submission and ties the key to it in one transaction, if
+    /// this request still holds the key under `token`; else stores nothing
+    /// and answers false.
+    async fn store_keyed(
+        &self,
+        submission: &Submission,
+        key: &str,
+        token: Uuid,
+    ) -> Result<bool, KycError> {
+        let mut tx = self.db.begin().await?;
+        submissions::insert(&mut *tx, submission).await?;
+        let owner = submission.owner.as_str();
+        if !idempotency::complete(&mut tx, owner, key, token, submission.id).await? {
+            // Dropped: rolled back.
+            return Ok(false);
         }
-        tracing::info!(submission = %id, documents = submission.uploads.len(), "submission created");
-        Ok(submission)
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+fn created(submission: Submission) -> Created {
+    tracing::info!(submission = %submission.id, documents = submission.uploads.len(), "submission created");
+    Created {
+        submission,
+        replayed: false,
     }
 }
 

@@ -1,10 +1,17 @@
 //! Retention: result details, verified callback bodies and finished
-//! webhook deliveries are purged once older than `RETENTION_DAYS`; what proves a verification happened stays.
+//! webhook deliveries are purged once older than `RETENTION_DAYS`; what
+//! proves a verification happened stays. Callbacks for no known submission
+//! go after a week, idempotency keys once they can no longer be replayed.
 
 use std::time::Duration;
 
 use super::Kyc;
-use crate::store::{inbox, results, webhooks};
+use super::create::KEY_KEPT;
+use crate::store::{idempotency, inbox, results, webhooks};
+
+/// How long callbacks naming no known submission are kept: long enough to
+/// look into what sent them, short enough that junk does not pile up.
+const UNMATCHED_CALLBACKS_KEPT: Duration = Duration::from_secs(7 * 86_400);
 
 /// What one purge removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +19,8 @@ pub(crate) struct Purged {
     pub(crate) details: u64,
     pub(crate) callbacks: u64,
     pub(crate) deliveries: u64,
+    pub(crate) unmatched_callbacks: u64,
+    pub(crate) idempotency_keys: u64,
 }
 
 impl Purged {
@@ -21,13 +30,23 @@ impl Purged {
 }
 
 impl Kyc {
-    /// Purges everything past `retention`, a batch at a time.
+    /// Purges everything past its time (`retention` for details and
+    /// callbacks), a batch at a time.
     pub(crate) async fn purge(&self, retention: Duration) -> Result<Purged, sqlx::Error> {
         let age = retention.as_secs_f64();
+        let unmatched_age = UNMATCHED_CALLBACKS_KEPT.as_secs_f64();
         Ok(Purged {
             details: in_batches(|| results::purge_older_than(&self.db, age)).await?,
             callbacks: in_batches(|| inbox::purge_older_than(&self.db, age)).await?,
             deliveries: in_batches(|| webhooks::purge_older_than(&self.db, age)).await?,
+            unmatched_callbacks: in_batches(|| {
+                inbox::purge_unmatched_older_than(&self.db, unmatched_age)
+            })
+            .await?,
+            idempotency_keys: in_batches(|| {
+                idempotency::purge_older_than(&self.db, KEY_KEPT.as_secs_f64())
+            })
+            .await?,
         })
     }
 }

@@ -2,39 +2,72 @@
 //! and verified with GTF afterwards.
 
 use serde_json::Value;
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stored {
     New,
     /// The same (submissionId, status, result) was stored before.
     Duplicate,
+    /// Its submissionId has as many rows as it may: not stored.
+    OverCap,
 }
 
+/// Stores a callback unless the same (submissionId, status, result) is
+/// stored already or its submissionId has `cap` rows. The submissionId is
+/// locked for the transaction, so that concurrent deliveries cannot pass the
+/// cap together.
 pub(crate) async fn insert(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     gtf_submission_id: &str,
     status: &str,
     result: Option<&str>,
     body: &Value,
+    cap: i64,
 ) -> Result<Stored, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtext('callback_inbox'), hashtext($1))",
+        gtf_submission_id
+    )
+    .execute(&mut *tx)
+    .await?;
     let inserted = sqlx::query_scalar!(
         r#"INSERT INTO callback_inbox (gtf_submission_id, status, result, body)
-           VALUES ($1, $2, $3, $4)
+           SELECT $1::text, $2::text, $3::text, $4::jsonb
+           WHERE (SELECT count(*) FROM callback_inbox WHERE gtf_submission_id = $1) < $5
            ON CONFLICT (gtf_submission_id, status, coalesce(result, '')) DO NOTHING
            RETURNING id"#,
         gtf_submission_id,
         status,
         result,
-        body
+        body,
+        cap
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(if inserted.is_some() {
+    let stored = if inserted.is_some() {
         Stored::New
     } else {
-        Stored::Duplicate
-    })
+        let duplicate = sqlx::query_scalar!(
+            r#"SELECT EXISTS (
+                 SELECT 1 FROM callback_inbox
+                 WHERE gtf_submission_id = $1 AND status = $2
+                   AND coalesce(result, '') = coalesce($3, '')) AS "duplicate!""#,
+            gtf_submission_id,
+            status,
+            result
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if duplicate {
+            Stored::Duplicate
+        } else {
+            Stored::OverCap
+        }
+    };
+    tx.commit().await?;
+    Ok(stored)
 }
 
 /// A stored callback waiting for verification.
@@ -42,6 +75,7 @@ pub(crate) async fn insert(
 pub(crate) struct Pending {
     pub(crate) id: i64,
     pub(crate) gtf_submission_id: String,
+    pub(crate) status: String,
     pub(crate) attempts: i32,
 }
 
@@ -63,7 +97,7 @@ pub(crate) async fn claim(
                ORDER BY id
                LIMIT $1
                FOR UPDATE SKIP LOCKED)
-           RETURNING id, gtf_submission_id, attempts"#,
+           RETURNING id, gtf_submission_id, status, attempts"#,
         limit,
         lease_secs
     )
@@ -71,17 +105,22 @@ pub(crate) async fn claim(
     .await
 }
 
+/// Records a verification's outcome; `unmatched`: no submission has the
+/// callback's submissionId.
 pub(crate) async fn finish(
     db: impl PgExecutor<'_>,
     id: i64,
     outcome: &str,
+    unmatched: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE callback_inbox
-           SET processed_at = now(), outcome = $2, attempts = attempts + 1, locked_until = NULL
+           SET processed_at = now(), outcome = $2, unmatched = $3, attempts = attempts + 1,
+               locked_until = NULL
            WHERE id = $1"#,
         id,
-        outcome
+        outcome,
+        unmatched
     )
     .execute(db)
     .await?;
@@ -119,6 +158,28 @@ pub(crate) async fn purge_older_than(
            WHERE id IN (
                SELECT id FROM callback_inbox
                WHERE processed_at IS NOT NULL AND received_at < now() - make_interval(secs => $1)
+               LIMIT 1000)"#,
+        age_secs
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes callbacks found `unmatched` and received more than `age_secs`
+/// ago, a batch at a time, unless a submission has their submissionId by
+/// now; returns how many.
+pub(crate) async fn purge_unmatched_older_than(
+    db: impl PgExecutor<'_>,
+    age_secs: f64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"DELETE FROM callback_inbox
+           WHERE id IN (
+               SELECT c.id FROM callback_inbox c
+               WHERE c.unmatched AND c.received_at < now() - make_interval(secs => $1)
+                 AND NOT EXISTS (
+                     SELECT 1 FROM submissions s WHERE s.gtf_submission_id = c.gtf_submission_id)
                LIMIT 1000)"#,
         age_secs
     )

@@ -1,4 +1,5 @@
-//! Retention and tidying: purges data past `RETENTION_DAYS`, lets rate
+//! Retention and tidying: purges data past its time (`RETENTION_DAYS`
+//! and the fixed lifetimes in `kyc::retention`), lets rate
 //! limiters forget idle keys, and drains the metrics recorder's histogram
 //! samples.
 
@@ -28,6 +29,9 @@ pub(super) async fn run(
                 tracing::info!(
                     details = p.details,
                     callbacks = p.callbacks,
+                    deliveries = p.deliveries,
+                    unmatched_callbacks = p.unmatched_callbacks,
+                    idempotency_keys = p.idempotency_keys,
                     "purged data past its retention"
                 );
             }

@@ -112,3 +112,37 @@ fn serve_refuses_the_published_demo_secrets_unless_told_it_is_a_demo() {
         "the start warns: {stderr}"
     );
 }
+
+#[test]
+fn a_short_callback_secret_stops_the_start_without_echoing_it() {
+    let key = crate::support::app::data_key();
+    // A 31-character secret, alone or beside a long one, in any form.
+    let short = "short-secret-of-31-characters-x";
+    for auth in [
+        format!("bearer:{short}"),
+        format!("{},basic:gtf:{short}", crate::support::app::CALLBACK_AUTH),
+        format!("header:X-Gtf-Key:{short}"),
+    ] {
+        let out = gtf_bff(
+            &["serve"],
+            &[
+                ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none"),
+                ("GTF_TOKEN_BASE_URL", "http://127.0.0.1:1"),
+                ("GTF_API_BASE_URL", "http://127.0.0.1:1"),
+                ("GTF_CLIENT_ID", "c"),
+                ("GTF_PASS_KEY", "p"),
+                ("GTF_ONBOARDING_PARTNER", "o"),
+                ("GTF_PARTNER_USER_ID_TYPE", "t"),
+                ("AUTH_JWT_SECRET", crate::support::app::JWT_SECRET),
+                ("BFF_DATA_KEY", &key),
+                ("CALLBACK_AUTH", &auth),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{auth}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("CALLBACK_AUTH"), "{stderr}");
+        assert!(stderr.contains("32"), "{stderr}");
+        assert!(!stderr.contains(short), "{stderr}");
+    }
+}

@@ -8,7 +8,9 @@ use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::support::app::{TestApp, gtf_error, presign_ok, spawn_app_against, spawn_app_with};
+use crate::support::app::{
+    CALLBACK_BEARER, TestApp, gtf_error, presign_ok, spawn_app_against, spawn_app_with,
+};
 use crate::support::binary::Service;
 use crate::support::db::TestDb;
 use crate::support::fake_gtf::{
@@ -248,7 +250,7 @@ async fn sql_metacharacters_are_just_characters() {
     let cb = app
         .send(
             app.request(Method::POST, "/coe/submissions-callback", None)
-                .header("authorization", "Bearer test-callback-secret-0123456789")
+                .header("authorization", CALLBACK_BEARER)
                 .body(json!({ "submissionId": nasty, "status": "COMPLETED'--", "result": "'; SELECT 1" }).to_string()),
         )
         .await;
@@ -280,7 +282,7 @@ async fn callbacks_acknowledged_before_a_sigkill_survive_it() {
         let id = format!("gtf-before-kill-{i}");
         let r = http
             .post(format!("{base}/coe/submissions-callback"))
-            .header("authorization", "Bearer test-callback-secret-0123456789")
+            .header("authorization", CALLBACK_BEARER)
             .body(
                 json!({ "submissionId": id, "status": "COMPLETED", "result": "VALID" }).to_string(),
             )

@@ -4,10 +4,13 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use gtf_bff::config::parse_networks;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::app::{spawn_app_receiving_callbacks, spawn_app_with};
+use crate::support::app::{
+    CALLBACK_BEARER, Reply, TestApp, spawn_app, spawn_app_receiving_callbacks, spawn_app_with,
+};
 use crate::support::sim_config;
 use crate::support::wait::wait_until;
 
@@ -40,44 +43,88 @@ async fn creates_and_confirms_are_limited_per_user() {
     assert_eq!(rows, 3, "a refused request creates nothing");
 }
 
-#[tokio::test]
-async fn failed_callback_authentications_are_limited_but_gtf_never_is() {
-    let app = spawn_app_with(sim_config(), |_| {}).await;
-    let post = |auth: &'static str, id: String| {
-        app.request(Method::POST, "/coe/submissions-callback", None)
-            .header("authorization", auth)
-            .body(
-                json!({ "submissionId": id, "status": "COMPLETED", "result": "VALID" }).to_string(),
-            )
-    };
-    let mut codes = Vec::new();
-    for i in 0..40 {
-        codes.push(
-            app.send(post("Bearer guess", format!("g-{i}")))
-                .await
-                .status,
+/// A callback from `client` (an HTTP client, bound to its own source
+/// address) with `authorization`, optionally through a proxy.
+async fn callback_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    authorization: &str,
+    forwarded_for: Option<&str>,
+) -> Reply {
+    let mut req = client
+        .post(format!("{}/coe/submissions-callback", app.base_url))
+        .header("authorization", authorization)
+        .body(
+            json!({ "submissionId": format!("g-{}", uuid::Uuid::new_v4()), "status": "COMPLETED" })
+                .to_string(),
         );
+    if let Some(hop) = forwarded_for {
+        req = req.header("x-forwarded-for", hop);
     }
-    assert!(
-        codes[..30].iter().all(|s| *s == StatusCode::UNAUTHORIZED),
-        "{codes:?}"
-    );
-    assert!(
-        codes[30..]
-            .iter()
-            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
-        "{codes:?}"
-    );
-    // From the same address, GTF's own callbacks still get through.
-    for i in 0..50 {
-        let r = app
-            .send(post(
-                "Bearer test-callback-secret-0123456789",
-                format!("real-{i}"),
-            ))
-            .await;
+    app.send(req).await
+}
+
+/// Another loopback address: a second source address on this machine.
+fn client_at(addr: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(addr))
+        .build()
+        .unwrap()
+}
+
+#[track_caller]
+fn assert_rate_limited(reply: &Reply) {
+    reply.assert_problem(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    let wait: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn an_address_that_guessed_too_often_is_refused_even_with_the_right_secret() {
+    let app = spawn_app_with(sim_config(), |_| {}).await;
+    let here = client_at([127, 0, 0, 1]);
+    // Authenticated callbacks never count, however many.
+    for _ in 0..30 {
+        let r = callback_from(&app, &here, CALLBACK_BEARER, None).await;
         assert_eq!(r.status, StatusCode::OK);
     }
+    for _ in 0..21 {
+        let r = callback_from(&app, &here, "Bearer guess", None).await;
+        r.assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    }
+    // Past 20 failures in a minute, the answer no longer depends on the
+    // credential: a right guess looks like a wrong one.
+    assert_rate_limited(&callback_from(&app, &here, CALLBACK_BEARER, None).await);
+    assert_rate_limited(&callback_from(&app, &here, "Bearer guess", None).await);
+    // GTF, calling from elsewhere, is not held back by the guesser.
+    let elsewhere = client_at([127, 0, 0, 2]);
+    for _ in 0..30 {
+        let r = callback_from(&app, &elsewhere, CALLBACK_BEARER, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM callback_inbox")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 60, "nothing refused was stored");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_guessers_own_address_is_limited() {
+    let app = spawn_app_with(sim_config(), |c| {
+        c.callback.trusted_proxies = parse_networks(&["127.0.0.1/32".to_owned()]).unwrap();
+    })
+    .await;
+    let proxy = client_at([127, 0, 0, 1]);
+    let (guesser, gtf) = (Some("198.51.100.9"), Some("203.0.113.7"));
+    for _ in 0..21 {
+        let r = callback_from(&app, &proxy, "Bearer guess", guesser).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_rate_limited(&callback_from(&app, &proxy, CALLBACK_BEARER, guesser).await);
+    // The proxy carries GTF's callbacks too: they are not the guesser's.
+    let r = callback_from(&app, &proxy, CALLBACK_BEARER, gtf).await;
+    assert_eq!(r.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -122,4 +169,35 @@ async fn result_details_and_callback_bodies_are_purged_after_retention() {
     let s = app.get("paula", &format!("/v1/kyc/submissions/{id}")).await;
     assert_eq!(s.body["status"], "COMPLETED");
     assert_eq!(s.body["result"], "VALID");
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_purged_a_day_after_their_first_use() {
+    let app = spawn_app().await;
+    for key in ["yesterday", "today"] {
+        let r = app
+            .send(
+                app.request(Method::POST, "/v1/kyc/submissions", Some("quinn"))
+                    .header("idempotency-key", key),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'yesterday'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let left = wait_until(
+        "housekeeping to purge the day-old key",
+        Duration::from_secs(10),
+        || async {
+            let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM idempotency_keys")
+                .fetch_all(&app.db)
+                .await
+                .unwrap();
+            (keys.len() == 1).then_some(keys)
+        },
+    )
+    .await;
+    assert_eq!(left, ["today"]);
 }

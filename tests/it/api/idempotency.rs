@@ -145,6 +145,126 @@ async fn a_request_while_the_first_with_its_key_runs_waits_then_gets_409() {
     assert_eq!(third.header("idempotent-replayed"), Some("true"));
 }
 
+/// Waits until GTF has been asked for its `n`-th presign.
+async fn until_presigning(fake: &FakeGtf, n: usize) {
+    for _ in 0..500 {
+        if fake.hits(URLS_PATH) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("GTF was not asked for presign {n}");
+}
+
+/// Makes the hold on every running create's key lapse now, as if the
+/// create had run past it.
+async fn lapse_holds(app: &TestApp) {
+    sqlx::query(
+        "UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE submission_id IS NULL",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_key_is_held_for_as_long_as_gtf_may_take() {
+    let fake = gtf_presigning(|n| after(Duration::from_secs(1), presign_ok(n))).await;
+    let gtf_timeout = Duration::from_secs(60);
+    let app = spawn_app_against_waiting(&fake, gtf_timeout).await;
+
+    let (created, held_for) = tokio::join!(create_keyed(&app, "alice", "long", None), async {
+        until_presigning(&fake, 1).await;
+        sqlx::query_scalar::<_, f64>(
+            "SELECT extract(epoch FROM locked_until - now())::float8 FROM idempotency_keys",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    });
+    assert_created(&created);
+    // A presign may take a token mint and the presign, 3 attempts each, and
+    // both again when GTF refuses the token: the key must outlast them all.
+    let every_attempt = (gtf_timeout * 12).as_secs_f64();
+    assert!(
+        held_for > every_attempt && held_for < every_attempt + 300.0,
+        "held for {held_for} s"
+    );
+}
+
+#[tokio::test]
+async fn a_request_whose_key_was_taken_over_answers_its_successors_submission() {
+    // The first presign is slow; meanwhile the first request's hold lapses
+    // and a second request with the key takes it over.
+    let fake = gtf_presigning(|n| match n {
+        1 => after(Duration::from_millis(1500), presign_ok(n)),
+        _ => ready(presign_ok(n)),
+    })
+    .await;
+    let app = spawn_app_against_waiting(&fake, Duration::from_secs(5)).await;
+
+    let (first, second) = tokio::join!(create_keyed(&app, "alice", "lapsed", None), async {
+        until_presigning(&fake, 1).await;
+        lapse_holds(&app).await;
+        create_keyed(&app, "alice", "lapsed", None).await
+    });
+    let id = assert_created(&second);
+    assert_eq!(second.header("idempotent-replayed"), None);
+    // The first can no longer complete the key: it answers what a retry
+    // would, never a submission of its own.
+    assert_eq!(assert_created(&first), id);
+    assert_eq!(first.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.submission_rows().await, 1);
+    assert_eq!(
+        fake.hits(URLS_PATH),
+        2,
+        "the first's GTF submission is orphaned"
+    );
+    let third = create_keyed(&app, "alice", "lapsed", None).await;
+    assert_eq!(assert_created(&third), id);
+}
+
+#[tokio::test]
+async fn a_request_whose_key_was_taken_over_cannot_release_it() {
+    // The first presign fails late, after a second request with the key has
+    // taken it over; the second's presign is slower still.
+    let fake = gtf_presigning(|n| match n {
+        1 => after(
+            Duration::from_millis(1000),
+            gtf_error(500, "GENERIC_SERVICE_ERROR"),
+        ),
+        2 => after(Duration::from_millis(2500), presign_ok(n)),
+        _ => ready(presign_ok(n)),
+    })
+    .await;
+    let app = spawn_app_against_waiting(&fake, Duration::from_secs(5)).await;
+    let first_done = tokio::sync::Notify::new();
+
+    let (first, (second, third)) = tokio::join!(
+        async {
+            let reply = create_keyed(&app, "alice", "shared", None).await;
+            first_done.notify_one();
+            reply
+        },
+        async {
+            until_presigning(&fake, 1).await;
+            lapse_holds(&app).await;
+            tokio::join!(create_keyed(&app, "alice", "shared", None), async {
+                // After the first failed, the key is still the second's: a
+                // third request waits for it instead of starting anew.
+                first_done.notified().await;
+                create_keyed(&app, "alice", "shared", None).await
+            })
+        }
+    );
+    first.assert_problem(StatusCode::BAD_GATEWAY, "GTF_ERROR");
+    let id = assert_created(&second);
+    assert_eq!(assert_created(&third), id);
+    assert_eq!(third.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.submission_rows().await, 1);
+    assert_eq!(fake.hits(URLS_PATH), 2, "no third presign");
+}
+
 #[tokio::test]
 async fn a_client_that_hangs_up_mid_create_gets_its_submission_on_retry() {
     // A phone on a bad network gives up while GTF presigns, and retries

@@ -27,8 +27,16 @@ use super::tcp_proxy::TcpProxy;
 use super::wait::wait_until;
 use super::{JPEG, Sim, client, fast_retries, gtf_config, session, sim_config, start_sim};
 
+/// The callback secret: 32 characters or more, as the service requires.
+macro_rules! callback_secret {
+    () => {
+        "test-callback-secret-0123456789abcdef"
+    };
+}
 /// The credential GTF (the simulator) sends with callbacks.
-pub const CALLBACK_AUTH: &str = "bearer:test-callback-secret-0123456789";
+pub const CALLBACK_AUTH: &str = concat!("bearer:", callback_secret!());
+/// The `Authorization` header that carries it.
+pub const CALLBACK_BEARER: &str = concat!("Bearer ", callback_secret!());
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
 /// base64 of 32 bytes of 7.
 pub fn data_key() -> String {
