@@ -112,7 +112,7 @@ impl ServiceConfig {
                 expiry_grace: Duration::from_secs(60),
             },
             shutdown_grace: env.secs_or("SHUTDOWN_GRACE_SECS", 20)?,
-            cors_origins: cors_origins(env)?,
+            cors_origins: cors_origins(env, "CORS_ALLOWED_ORIGINS")?,
             user_rate_limit: env.parse_or(
                 "RATE_LIMIT_PER_MINUTE",
                 NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
@@ -169,8 +169,8 @@ fn callback_guard(env: &Env) -> Result<CallbackGuard, ConfigError> {
     ))
 }
 
-fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
-    env.list("CORS_ALLOWED_ORIGINS")
+fn cors_origins(env: &Env, var: &'static str) -> Result<Vec<HeaderValue>, ConfigError> {
+    env.list(var)
         .iter()
         .map(|origin| {
             let url = Url::parse(origin).ok().filter(|u| {
@@ -179,7 +179,7 @@ fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
             url.and_then(|_| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
                 .ok_or_else(|| {
                     ConfigError::new(
-                        "CORS_ALLOWED_ORIGINS",
+                        var,
                         format!("{origin:?} is not an origin such as https://app.example.com"),
                     )
                 })
@@ -228,6 +228,9 @@ pub struct SimConfig {
     /// Delay before the first callback retry; doubled on each further one.
     pub callback_retry_base: Duration,
     pub callback_attempts: u32,
+    /// `SIM_CORS_ALLOWED_ORIGINS`: web pages that may upload to the storage
+    /// from a browser, as a bucket's CORS rule would allow.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 impl SimConfig {
@@ -280,6 +283,7 @@ impl SimConfig {
             },
             callback_retry_base: Duration::from_millis(500),
             callback_attempts: 6,
+            cors_origins: cors_origins(env, "SIM_CORS_ALLOWED_ORIGINS")?,
         })
     }
 }
@@ -511,6 +515,25 @@ mod tests {
         assert_eq!(cfg.token_ttl, Duration::from_secs(1800));
         assert_eq!(cfg.confirm_repeat, ConfirmRepeat::Ok);
         assert!(cfg.callback_url.is_none() && cfg.callback_auth.is_none());
+        assert!(cfg.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn sim_cors_origins_are_checked_like_the_services() {
+        let env = |origins| {
+            Env::from_pairs([
+                ("GTF_CLIENT_ID", "c"),
+                ("GTF_PASS_KEY", "p"),
+                ("SIM_CORS_ALLOWED_ORIGINS", origins),
+            ])
+        };
+        let cfg = SimConfig::from_env(&env("http://127.0.0.1:3000, https://app.example")).unwrap();
+        assert_eq!(
+            cfg.cors_origins,
+            ["http://127.0.0.1:3000", "https://app.example"]
+        );
+        let err = SimConfig::from_env(&env("https://app.example/path")).unwrap_err();
+        assert_eq!(err.var, "SIM_CORS_ALLOWED_ORIGINS");
     }
 
     #[test]
