@@ -10,6 +10,7 @@ pub mod callback;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod gtf;

@@ -4,6 +4,7 @@
 mod api;
 mod callbacks;
 mod cli;
+mod demo;
 mod deploy;
 mod events;
 mod faults;
