@@ -72,3 +72,20 @@ def test_a_failed_check_says_what_to_do_next(page, stack, cards, user):
     expect(page.get_by_text(re.compile("not with your photo. Please try again in a few minutes"))).to_be_visible()
     app.button("Try again").click()
     expect(app.heading("Photograph your KTP")).to_be_visible()
+
+
+def test_every_document_gtf_asks_for_is_photographed(page, make_stack, cards, user):
+    # GTF names the documents it wants; the page asks for each in turn.
+    stack = make_stack("documents", SIM_DOCUMENTS="KTP_FRONT,KTP_BACK")
+    app = DemoApp(page, stack).open().sign_in(user).start()
+    asked = []
+    for n in (1, 2):
+        expect(app.heading("Photograph your KTP")).to_be_visible()
+        which = page.get_by_text(re.compile(rf"^Photo {n} of 2: KTP_(FRONT|BACK)$"))
+        expect(which).to_be_visible()
+        asked.append(which.inner_text().split(": ")[1])
+        app.choose_photo(cards["photo"])
+        app.button("Send photo").click()
+    assert sorted(asked) == ["KTP_BACK", "KTP_FRONT"]
+    app.expect_uploaded_and_checking()
+    app.expect_verified()

@@ -22,6 +22,7 @@ const state = {
   lapse: null, // fires when the upload URLs lapse
   following: null, // aborts the live status
   timeline: [],
+  visits: 0, // to the capture screen: a camera that starts after its visit is turned off
 };
 
 function go(screen, options) {
@@ -138,14 +139,17 @@ async function enterCapture() {
   state.lapse = setTimeout(showExpired, Date.parse(target.expiresAt) - Date.now());
   $('take-photo').disabled = true;
   view.cameraNote('camera.starting');
+  state.visits += 1;
+  const visit = state.visits;
+  // The person may choose a file, or go on, while the camera starts.
+  const wanted = () => state.visits === visit && state.screen === 'capture';
   try {
-    await openCamera(video);
+    if (!(await openCamera(video, wanted))) return;
   } catch (failure) {
-    view.cameraNote(failure.key);
+    if (wanted()) view.cameraNote(failure.key);
     return;
   }
-  // The person may have chosen a file meanwhile.
-  if (state.screen !== 'capture') return closeCamera(video);
+  if (!wanted()) return closeCamera(video);
   $('take-photo').disabled = false;
   view.cameraNote('camera.ready');
 }
@@ -173,10 +177,11 @@ function sendPhoto() {
     clearTimeout(state.lapse);
     go('progress');
     view.timeline(state.timeline);
-    if (!state.uploaded[state.index]) {
+    for (let i = 0; i <= state.index; i += 1) {
+      if (state.uploaded[i]) continue;
       view.progress(0);
-      await upload(currentUpload(), state.photos[state.index], view.progress);
-      state.uploaded[state.index] = true;
+      await upload(state.submission.uploads[i], state.photos[i], view.progress);
+      state.uploaded[i] = true;
       view.say('progress.uploaded');
     }
     if (state.index + 1 < state.submission.uploads.length) {
@@ -198,6 +203,7 @@ async function confirm() {
     if (failure.code === 'UPLOAD_MISSING') state.uploaded.fill(false);
     throw failure;
   }
+  state.photos = [];
   note(submission);
   watch(submission);
 }

@@ -7,8 +7,10 @@ import { Failure } from './i18n.js';
 const MAX_WIDTH = 1600;
 const QUALITY = 0.85;
 
-// The rear camera on phones; any camera elsewhere.
-export async function openCamera(video) {
+// The rear camera on phones, any camera elsewhere, shown in `video` unless
+// `wanted()` says the person has moved on while it started (then it is
+// turned off again, and false returned).
+export async function openCamera(video, wanted) {
   if (!navigator.mediaDevices?.getUserMedia) throw new Failure('camera.insecure');
   let stream;
   try {
@@ -19,9 +21,18 @@ export async function openCamera(video) {
   } catch (err) {
     throw new Failure(cameraProblem(err.name));
   }
+  if (!wanted()) {
+    stop(stream);
+    return false;
+  }
+  closeCamera(video);
   video.srcObject = stream;
-  await video.play();
-  return stream;
+  try {
+    await video.play();
+  } catch {
+    throw new Failure('camera.failed');
+  }
+  return true;
 }
 
 function cameraProblem(name) {
@@ -30,9 +41,13 @@ function cameraProblem(name) {
   return 'camera.failed';
 }
 
+function stop(stream) {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+}
+
 // Turns the camera (and its light) off as soon as it is not needed.
 export function closeCamera(video) {
-  for (const track of video.srcObject?.getTracks() ?? []) track.stop();
+  stop(video.srcObject);
   video.srcObject = null;
 }
 
