@@ -9,7 +9,7 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15000;
 
 // Statuses after which the service sends nothing more.
-export function isFinal(submission) {
+function isFinal(submission) {
   return ['COMPLETED', 'FAILED', 'EXPIRED'].includes(submission.status);
 }
 

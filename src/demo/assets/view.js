@@ -107,7 +107,7 @@ export function progress(percent) {
   $('upload-percent').textContent = `${percent}%`;
 }
 
-export function statusText(submission) {
+function statusText(submission) {
   const key = submission.status === 'COMPLETED' ? `status.${submission.result}` : `status.${submission.status}`;
   return t(has(key) ? key : `status.${submission.status}`);
 }
