@@ -39,6 +39,10 @@ pub enum Command {
     /// Run the GTF simulator: token gateway, API gateway, object storage for
     /// the presigned URLs, and the callback sender, on SIM_LISTEN_ADDR.
     Sim,
+    /// Serve the reference web app on DEMO_LISTEN_ADDR: the KTP Scan flow in
+    /// a browser against the gtf-bff at DEMO_API_URL, with a demo sign-in
+    /// that signs JWTs with AUTH_JWT_SECRET. For local runs only.
+    Demo,
     /// Exit 0 if the service at URL answers 200, else 1: a container
     /// health check that needs no curl in the image. By default, /readyz on
     /// the port of BFF_LISTEN_ADDR.

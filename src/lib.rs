@@ -75,6 +75,7 @@ pub mod callback_auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod gtf;

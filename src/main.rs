@@ -114,6 +114,10 @@ fn run(command: Command, env: &Env) -> Result<(), Failure> {
             let cfg = SimConfig::from_env(env)?;
             block_on(env, |shutdown| gtf_bff::sim::serve(cfg, shutdown))
         }
+        Command::Demo => {
+            let cfg = gtf_bff::demo::DemoConfig::from_env(env)?;
+            block_on(env, |shutdown| gtf_bff::demo::serve(cfg, shutdown))
+        }
         Command::Serve => {
             let cfg = ServiceConfig::from_env(env)?;
             block_on(env, |shutdown| gtf_bff::app::run(cfg, shutdown))

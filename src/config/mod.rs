@@ -116,7 +116,7 @@ impl ServiceConfig {
                 expiry_grace: Duration::from_secs(60),
             },
             shutdown_grace: env.secs_or("SHUTDOWN_GRACE_SECS", 20)?,
-            cors_origins: cors_origins(env)?,
+            cors_origins: cors_origins(env, "CORS_ALLOWED_ORIGINS")?,
             user_rate_limit: env.parse_or(
                 "RATE_LIMIT_PER_MINUTE",
                 NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
@@ -213,8 +213,8 @@ pub fn parse_networks(raw: &[String]) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
-fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
-    env.list("CORS_ALLOWED_ORIGINS")
+pub(crate) fn cors_origins(env: &Env, var: &'static str) -> Result<Vec<HeaderValue>, ConfigError> {
+    env.list(var)
         .iter()
         .map(|origin| {
             let url = Url::parse(origin).ok().filter(|u| {
@@ -223,7 +223,7 @@ fn cors_origins(env: &Env) -> Result<Vec<HeaderValue>, ConfigError> {
             url.and_then(|_| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
                 .ok_or_else(|| {
                     ConfigError::new(
-                        "CORS_ALLOWED_ORIGINS",
+                        var,
                         format!("{origin:?} is not an origin such as https://app.example.com"),
                     )
                 })

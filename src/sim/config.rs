@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use http::HeaderValue;
 use secrecy::SecretString;
 use url::Url;
 
 use crate::callback_auth::CallbackCredential;
-use crate::config::{BaseUrl, ConfigError, Env, http_url};
+use crate::config::{BaseUrl, ConfigError, Env, cors_origins, http_url};
 
 /// How a repeated confirm of an already confirmed submission is answered;
 /// GTF's documentation says both.
@@ -38,6 +39,9 @@ pub struct SimConfig {
     /// Delay before the first callback retry; doubled on each further one.
     pub callback_retry_base: Duration,
     pub callback_attempts: u32,
+    /// `SIM_CORS_ALLOWED_ORIGINS`: web pages that may upload to the storage
+    /// from a browser, as a bucket's CORS rule would allow.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 impl SimConfig {
@@ -90,6 +94,7 @@ impl SimConfig {
             },
             callback_retry_base: Duration::from_millis(500),
             callback_attempts: 6,
+            cors_origins: cors_origins(env, "SIM_CORS_ALLOWED_ORIGINS")?,
         })
     }
 }
@@ -108,6 +113,25 @@ mod tests {
         assert_eq!(cfg.token_ttl, Duration::from_secs(1800));
         assert_eq!(cfg.confirm_repeat, ConfirmRepeat::Ok);
         assert!(cfg.callback_url.is_none() && cfg.callback_auth.is_none());
+        assert!(cfg.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn sim_cors_origins_are_checked_like_the_services() {
+        let env = |origins| {
+            Env::from_pairs([
+                ("GTF_CLIENT_ID", "c"),
+                ("GTF_PASS_KEY", "p"),
+                ("SIM_CORS_ALLOWED_ORIGINS", origins),
+            ])
+        };
+        let cfg = SimConfig::from_env(&env("http://127.0.0.1:3000, https://app.example")).unwrap();
+        assert_eq!(
+            cfg.cors_origins,
+            ["http://127.0.0.1:3000", "https://app.example"]
+        );
+        let err = SimConfig::from_env(&env("https://app.example/path")).unwrap_err();
+        assert_eq!(err.var, "SIM_CORS_ALLOWED_ORIGINS");
     }
 
     #[test]

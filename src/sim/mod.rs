@@ -107,6 +107,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn router(sim: Arc<Sim>) -> Router {
+    let storage_cors = storage::cors(&sim.config.cors_origins);
     Router::new()
         .route("/v2/coe/authentication", get(token::user_token))
         .route("/v1/coe/partner/authentication", get(token::partner_token))
@@ -119,7 +120,14 @@ fn router(sim: Arc<Sim>) -> Router {
             get(gateway::status),
         )
         .route("/coe/v1/submissions", get(gateway::details))
-        .route("/storage/{*key}", put(storage::upload))
+        // A fallback of its own, or the router's would replace it and the
+        // CORS layer would never see a preflight (OPTIONS).
+        .route(
+            "/storage/{*key}",
+            put(storage::upload)
+                .fallback(async || storage::S3Error::MethodNotAllowed)
+                .layer(storage_cors),
+        )
         .route("/_sim/stats", get(stats))
         .fallback(async || GtfError::new(StatusCode::NOT_FOUND, Code::Str("404"), "NOT_FOUND"))
         .method_not_allowed_fallback(async || {

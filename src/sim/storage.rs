@@ -2,15 +2,17 @@
 //! like S3: one signed, expiring URL per document, XML error bodies.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use uuid::Uuid;
 
 use super::Sim;
@@ -66,6 +68,7 @@ pub(crate) enum S3Error {
     EntityTooLarge,
     InvalidArgument,
     IncompleteBody,
+    MethodNotAllowed,
 }
 
 impl IntoResponse for S3Error {
@@ -97,6 +100,11 @@ impl IntoResponse for S3Error {
                 "IncompleteBody",
                 "You did not provide the number of bytes specified by the Content-Length HTTP header.",
             ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            ),
         };
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -104,6 +112,17 @@ impl IntoResponse for S3Error {
         );
         (status, [(CONTENT_TYPE, "application/xml")], body).into_response()
     }
+}
+
+/// What a bucket's CORS rule would allow: pages from `origins` may PUT an
+/// object with its Content-Type. Error answers carry the headers too, so a
+/// page can tell a refused upload from an unreachable storage.
+pub(super) fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::PUT])
+        .allow_headers([CONTENT_TYPE])
+        .max_age(Duration::from_secs(3000))
 }
 
 /// `PUT /storage/{*key}`: checks the URL before reading any of the body.

@@ -65,7 +65,7 @@ fn token_prints_a_jwt_for_the_user() {
 fn every_command_says_what_it_does() {
     let out = gtf_bff(&["--help"], &[]);
     let help = String::from_utf8(out.stdout).unwrap();
-    for command in ["serve", "migrate", "sim", "token"] {
+    for command in ["serve", "migrate", "sim", "demo", "token"] {
         assert!(help.contains(command), "{help}");
     }
 }

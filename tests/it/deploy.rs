@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use gtf_bff::cli::{Cli, Command};
 use gtf_bff::config::{Env, ServiceConfig};
+use gtf_bff::demo::DemoConfig;
 use gtf_bff::sim::SimConfig;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
@@ -660,6 +661,7 @@ fn every_published_secret_is_one_the_service_refuses() {
         "CALLBACK_AUTH",
         "BFF_DATA_KEY",
         "GTF_PASS_KEY",
+        "WEBHOOK_SECRET",
     ] {
         let in_example = example
             .lines()
@@ -681,5 +683,48 @@ fn every_published_secret_is_one_the_service_refuses() {
                 "{port} is published on every interface"
             );
         }
+    }
+}
+
+#[test]
+fn compose_serves_the_demo_web_app_to_a_browser_on_the_host() {
+    let services = compose();
+    let (demo, sim, bff) = (&services["demo"], &services["sim"], &services["gtf-bff"]);
+    assert_eq!(demo.command(), ["demo"]);
+    let config = DemoConfig::from_env(&Env::from_pairs(demo.env.clone()))
+        .unwrap_or_else(|e| panic!("demo: {e}"));
+    let service = ServiceConfig::from_env(&Env::from_pairs(bff.env.clone())).unwrap();
+    let simulator = SimConfig::from_env(&Env::from_pairs(sim.env.clone())).unwrap();
+    assert_eq!(demo.container_ports(), [config.listen_addr.port()]);
+    assert!(config.listen_addr.ip().is_unspecified());
+    let healthcheck = demo.doc["healthcheck"]["test"].to_string();
+    assert!(
+        healthcheck.contains(&format!("127.0.0.1:{}/", config.listen_addr.port())),
+        "{healthcheck}"
+    );
+
+    // The page calls the service where compose publishes it on the host...
+    let api = Url::parse(config.api_url.as_str()).unwrap();
+    assert_eq!(api.host_str(), Some("localhost"));
+    assert_eq!(api.port(), Some(service.listen_addr.port()));
+    // ...from an origin the service and the simulator's storage admit...
+    // `[host address:]host port:container port`: the host's port.
+    let published = demo.doc["ports"][0]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .nth(1)
+        .unwrap();
+    for host in ["localhost", "127.0.0.1"] {
+        let origin = format!("http://{host}:{published}");
+        let admits = |origins: &[http::HeaderValue]| {
+            origins.iter().any(|o| o.as_bytes() == origin.as_bytes())
+        };
+        assert!(admits(&service.cors_origins), "gtf-bff refuses {origin}");
+        assert!(admits(&simulator.cors_origins), "the sim refuses {origin}");
+    }
+    // ...with tokens the service accepts.
+    for var in ["AUTH_JWT_SECRET", "AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE"] {
+        assert_eq!(demo.env[var], bff.env[var], "{var}");
     }
 }

@@ -8,6 +8,7 @@ mod api;
 mod callbacks;
 mod cli;
 mod data_keys;
+mod demo;
 mod deploy;
 mod events;
 mod faults;

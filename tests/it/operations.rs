@@ -189,6 +189,7 @@ fn env_example_lists_every_variable_the_code_reads() {
     ServiceConfig::from_env(&env).unwrap();
     SimConfig::from_env(&env).unwrap();
     TokenIssuerConfig::from_env(&env).unwrap();
+    gtf_bff::demo::DemoConfig::from_env(&env).unwrap();
     LogFormat::from_env(&env).unwrap();
     telemetry::filter(&env).unwrap();
     let read = env.names_read();

@@ -44,6 +44,7 @@ fn config() -> SimConfig {
         confirm_repeat: ConfirmRepeat::Ok,
         callback_retry_base: Duration::from_millis(50),
         callback_attempts: 3,
+        cors_origins: vec![],
     }
 }
 
@@ -428,6 +429,78 @@ async fn expired_upload_urls_are_refused() {
         text.contains("<Code>AccessDenied</Code><Message>Request has expired</Message>"),
         "{text}"
     );
+}
+
+/// A browser page uploads across origins: the storage answers its
+/// preflight as a bucket's CORS rule would, and marks its answers to an
+/// allowed page, refusals included, so that the page can read why.
+#[tokio::test]
+async fn storage_answers_browsers_from_allowed_origins() {
+    const PAGE: &str = "http://127.0.0.1:3000";
+    let sim = spawn(SimConfig {
+        cors_origins: vec![PAGE.parse().unwrap()],
+        ..config()
+    })
+    .await;
+    let token = sim.token("u1").await;
+    let url = sim.presign(&token).await["documents"]["KTP"]["documentUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let allowed = preflight(&sim, &url, PAGE).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let headers = allowed.headers();
+    assert_eq!(headers["access-control-allow-origin"], PAGE);
+    assert_eq!(headers["access-control-allow-methods"], "PUT");
+    assert_eq!(headers["access-control-allow-headers"], "content-type");
+    assert_eq!(headers["access-control-max-age"], "3000");
+    let other = preflight(&sim, &url, "https://evil.example").await;
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+
+    let unsigned = url.split('?').next().unwrap();
+    for (target, status) in [
+        (url.as_str(), StatusCode::OK),
+        (unsigned, StatusCode::FORBIDDEN),
+    ] {
+        let response = sim
+            .http
+            .put(target)
+            .header("origin", PAGE)
+            .header("content-type", "image/jpeg")
+            .body(JPEG)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{target}");
+        assert_eq!(response.headers()["access-control-allow-origin"], PAGE);
+    }
+}
+
+#[tokio::test]
+async fn storage_admits_no_page_by_default() {
+    let sim = spawn(config()).await;
+    let token = sim.token("u1").await;
+    let data = sim.presign(&token).await;
+    let url = data["documents"]["KTP"]["documentUrl"].as_str().unwrap();
+    let response = preflight(&sim, url, "http://127.0.0.1:3000").await;
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+/// The request a browser sends before a cross-origin PUT of an image.
+async fn preflight(sim: &Sim, url: &str, origin: &str) -> Response {
+    sim.http
+        .request(Method::OPTIONS, url)
+        .header("origin", origin)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap()
 }
 
 fn confirmed(id: &str) -> Value {

@@ -38,6 +38,7 @@ pub fn sim_config() -> SimConfig {
         confirm_repeat: ConfirmRepeat::Ok,
         callback_retry_base: Duration::from_millis(50),
         callback_attempts: 3,
+        cors_origins: vec![],
     }
 }
 
