@@ -50,6 +50,8 @@ impl App {
         let auth = JwtVerifier::new(&config.auth)
             .await
             .context("loading the JWT verification keys")?;
+        let auth = Arc::new(auth);
+        auth.keep_fresh(shutdown.clone());
         let pacing = Pacing {
             reconcile_after: config.reconcile_after,
             first_delay: config.reconciler.first_delay,
@@ -66,7 +68,7 @@ impl App {
                     Webhooks::new(config.webhooks.clone())?,
                 ),
                 db,
-                auth: Arc::new(auth),
+                auth,
                 callbacks: Arc::new(CallbackGuard::new(&config.callback)),
                 limits: Arc::new(Limits::new(config.user_rate_limit)),
                 shutdown: shutdown.clone(),

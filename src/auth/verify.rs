@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::{AuthConfig, JwtKeyConfig};
@@ -20,6 +21,33 @@ use crate::domain::PartnerUserId;
 const LEEWAY_SECS: u64 = 60;
 /// An unknown `kid` refetches the key set at most this often.
 const JWKS_REFETCH: Duration = Duration::from_secs(60);
+/// The key set is also refetched in the background, so that a key the
+/// identity provider withdrew stops being accepted whatever `kid` tokens
+/// carry.
+const JWKS_REFRESH: Refresh = Refresh {
+    default: Duration::from_secs(600),
+    min: Duration::from_secs(60),
+    max: Duration::from_secs(3600),
+    retry: Duration::from_secs(60),
+};
+
+/// When the next background refetch is due.
+#[derive(Debug, Clone, Copy)]
+struct Refresh {
+    /// Without a `Cache-Control: max-age`.
+    default: Duration,
+    /// A `max-age` is held within these bounds.
+    min: Duration,
+    max: Duration,
+    /// After a failed refetch (the last good set is kept meanwhile).
+    retry: Duration,
+}
+
+impl Refresh {
+    fn after(&self, max_age: Option<Duration>) -> Duration {
+        max_age.map_or(self.default, |age| age.clamp(self.min, self.max))
+    }
+}
 
 /// Why a token was refused: for logs and metrics, never for the client,
 /// which is told only that its token is not acceptable.
@@ -94,6 +122,41 @@ impl JwtVerifier {
         })
     }
 
+    /// With a JWKS, refetches it in the background until `shutdown` (or
+    /// until the verifier is dropped).
+    pub(crate) fn keep_fresh(self: &Arc<Self>, shutdown: CancellationToken) {
+        self.refresh_in_background(JWKS_REFRESH, shutdown);
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, refresh: Refresh, shutdown: CancellationToken) {
+        let Keys::Jwks(jwks) = &self.keys else {
+            return;
+        };
+        let mut wait = refresh.after(jwks.max_age);
+        let verifier = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                let Some(verifier) = verifier.upgrade() else {
+                    return;
+                };
+                let Keys::Jwks(jwks) = &verifier.keys else {
+                    return;
+                };
+                wait = match jwks.reload().await {
+                    Ok(max_age) => refresh.after(max_age),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refreshing the JWKS failed; keeping the last good set");
+                        refresh.retry
+                    }
+                };
+            }
+        });
+    }
+
     pub(crate) async fn verify(&self, token: &str) -> Result<PartnerUserId, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (key, alg) = match &self.keys {
@@ -146,8 +209,10 @@ impl JwtVerifier {
 struct Jwks {
     url: Url,
     http: reqwest::Client,
-    keys: RwLock<HashMap<String, (Arc<DecodingKey>, Algorithm)>>,
+    keys: RwLock<KeySet>,
     last_fetch: Mutex<Instant>,
+    /// The first fetch's `Cache-Control: max-age`.
+    max_age: Option<Duration>,
 }
 
 impl Jwks {
@@ -155,13 +220,22 @@ impl Jwks {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()?;
-        let keys = load(&http, &url).await?;
+        let (keys, max_age) = load(&http, &url).await?;
         Ok(Self {
             url,
             http,
             keys: RwLock::new(keys),
             last_fetch: Mutex::new(Instant::now()),
+            max_age,
         })
+    }
+
+    /// Replaces the key set with the provider's current one; returns its
+    /// `max-age`. A failure leaves the set as it was.
+    async fn reload(&self) -> anyhow::Result<Option<Duration>> {
+        let (keys, max_age) = load(&self.http, &self.url).await?;
+        *self.keys.write().await = keys;
+        Ok(max_age)
     }
 
     async fn key(&self, kid: Option<&str>) -> Result<(Arc<DecodingKey>, Algorithm), AuthError> {
@@ -175,9 +249,8 @@ impl Jwks {
             let mut last = self.last_fetch.lock().await;
             if last.elapsed() >= JWKS_REFETCH {
                 *last = Instant::now();
-                match load(&self.http, &self.url).await {
-                    Ok(keys) => *self.keys.write().await = keys,
-                    Err(e) => tracing::warn!(error = %e, "refetching the JWKS failed"),
+                if let Err(e) = self.reload().await {
+                    tracing::warn!(error = %e, "refetching the JWKS failed");
                 }
             }
         }
@@ -190,19 +263,33 @@ impl Jwks {
     }
 }
 
-async fn load(
-    http: &reqwest::Client,
-    url: &Url,
-) -> anyhow::Result<HashMap<String, (Arc<DecodingKey>, Algorithm)>> {
-    let set: JwkSet = http
-        .get(url.clone())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(set
-        .keys
+type KeySet = HashMap<String, (Arc<DecodingKey>, Algorithm)>;
+
+/// The provider's key set, and how long it says to cache it.
+async fn load(http: &reqwest::Client, url: &Url) -> anyhow::Result<(KeySet, Option<Duration>)> {
+    let response = http.get(url.clone()).send().await?.error_for_status()?;
+    let max_age = response
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(max_age);
+    let set: JwkSet = response.json().await?;
+    Ok((keys_of(&set), max_age))
+}
+
+/// `max-age=N` of a `Cache-Control` value.
+fn max_age(cache_control: &str) -> Option<Duration> {
+    cache_control.split(',').find_map(|directive| {
+        let (name, value) = directive.trim().split_once('=')?;
+        name.eq_ignore_ascii_case("max-age")
+            .then(|| value.trim_matches('"').parse().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+fn keys_of(set: &JwkSet) -> KeySet {
+    set.keys
         .iter()
         .filter_map(|jwk| {
             let kid = jwk.common.key_id.clone()?;
@@ -219,7 +306,7 @@ async fn load(
             };
             Some((kid, (Arc::new(DecodingKey::from_jwk(jwk).ok()?), alg)))
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

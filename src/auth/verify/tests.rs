@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
@@ -479,4 +479,86 @@ async fn jwks_refuses_other_algorithms_even_with_a_known_kid() {
     }
     let none = unsigned(r#"{"alg":"none","kid":"test-key"}"#, &claims("alice"), "");
     assert_refused(v.verify(&none).await, AuthError::Malformed);
+}
+
+/// A refresh schedule short enough for a test.
+const QUICK: Refresh = Refresh {
+    default: Duration::from_millis(100),
+    min: Duration::from_millis(50),
+    max: Duration::from_secs(1),
+    retry: Duration::from_millis(50),
+};
+
+#[tokio::test]
+async fn a_key_the_provider_withdrew_stops_being_accepted_without_any_unknown_kid() {
+    let idp = Idp::start(JWKS).await;
+    let v = Arc::new(idp.verifier().await);
+    let stop = CancellationToken::new();
+    v.refresh_in_background(QUICK, stop.clone());
+    let token = rs256(Some("test-key"), &claims("alice"));
+    assert_accepted(v.verify(&token).await, "alice");
+    // The provider withdraws "test-key"; only tokens naming it arrive.
+    idp.rotate_to("rotated-1");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while v.verify(&token).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the withdrawn key is still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_refused(v.verify(&token).await, AuthError::UnknownKey);
+    assert_accepted(
+        v.verify(&rs256(Some("rotated-1"), &claims("alice"))).await,
+        "alice",
+    );
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_last_good_set_and_is_retried() {
+    let idp = Idp::start(JWKS).await;
+    let v = Arc::new(idp.verifier().await);
+    let stop = CancellationToken::new();
+    v.refresh_in_background(QUICK, stop.clone());
+    *idp.jwks.lock().unwrap() = "not a key set".to_owned();
+    let before = idp.fetches();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while idp.fetches() < before + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the failed refresh is not retried"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let token = rs256(Some("test-key"), &claims("alice"));
+    assert_accepted(v.verify(&token).await, "alice");
+    stop.cancel();
+}
+
+#[test]
+fn the_providers_max_age_is_followed_within_bounds() {
+    assert_eq!(
+        max_age("public, max-age=300"),
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(
+        max_age("Max-Age=\"30\", must-revalidate"),
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(max_age("no-cache"), None);
+    let r = JWKS_REFRESH;
+    assert_eq!(r.after(None), Duration::from_secs(600));
+    assert_eq!(
+        r.after(Some(Duration::from_secs(5))),
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        r.after(Some(Duration::from_secs(86_400))),
+        Duration::from_secs(3600)
+    );
+    assert_eq!(
+        r.after(Some(Duration::from_secs(900))),
+        Duration::from_secs(900)
+    );
 }
