@@ -3,7 +3,6 @@
 //! many times that path was hit.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,18 +46,7 @@ impl FakeGtf {
             };
             script(path, n)
         });
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = CancellationToken::new();
-        let shutdown = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await
-                .ok();
-        });
+        let (addr, stop) = super::serve(app).await;
         Self {
             base_url: format!("http://{addr}"),
             hits,

@@ -114,6 +114,24 @@ pub fn session() -> Session {
     }
 }
 
+/// Serves `app` on a free loopback port until the returned token is
+/// cancelled: the fakes' and receivers' server.
+pub async fn serve(app: axum::Router) -> (SocketAddr, CancellationToken) {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let shutdown = stop.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .ok();
+    });
+    (addr, stop)
+}
+
 /// The smallest byte string the simulator's storage accepts as a JPEG.
 pub const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0xFF, 0xD9,

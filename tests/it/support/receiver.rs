@@ -3,7 +3,6 @@
 //! specification independent of the service's own signer, and answers as
 //! the test scripts it.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,18 +90,8 @@ impl Receiver {
         };
         let log = shared.log.clone();
         let app = Router::new().fallback(receive).with_state(shared);
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let url = format!("http://{}/hooks/kyc", listener.local_addr().unwrap());
-        let stop = CancellationToken::new();
-        let shutdown = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await
-                .ok();
-        });
+        let (addr, stop) = super::serve(app).await;
+        let url = format!("http://{addr}/hooks/kyc");
         Self { url, log, stop }
     }
 
