@@ -1,6 +1,5 @@
 //! Assembling the service from its configuration, and running it.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,12 +8,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::verify::JwtVerifier;
-use crate::config::{ReconcilerConfig, ServiceConfig};
+use crate::config::{ReconcilerConfig, ServerConfig, ServiceConfig};
 use crate::crypto::DataKeys;
 use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
-use crate::http::{self, AppState, CallbackGuard};
+use crate::http::{self, AppState, CallbackGuard, ConnLimits};
 use crate::kyc::Kyc;
 use crate::limits::Limits;
 use crate::store;
@@ -27,6 +26,7 @@ pub struct App {
     shutdown_grace: Duration,
     cors_origins: Vec<::http::HeaderValue>,
     retention: Duration,
+    server: ServerConfig,
     shutdown: CancellationToken,
 }
 
@@ -68,6 +68,7 @@ impl App {
             shutdown_grace: config.shutdown_grace,
             cors_origins: config.cors_origins.clone(),
             retention: config.retention,
+            server: config.server,
             shutdown,
         })
     }
@@ -75,7 +76,7 @@ impl App {
     /// Serves on `listener` and runs the workers until shutdown; then stops
     /// accepting, and gives in-flight requests and the workers' current
     /// items `shutdown_grace` to finish before returning anyway.
-    pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
+    pub async fn serve(self, listener: TcpListener) {
         let deps = WorkerDeps {
             reconciler: self.reconciler,
             limits: self.state.limits.clone(),
@@ -83,24 +84,28 @@ impl App {
         };
         let kyc = self.state.kyc.clone();
         let mut workers = workers::spawn(kyc.clone(), deps, self.shutdown.clone());
-        let server = axum::serve(
+        let limits = ConnLimits {
+            header_timeout: self.server.header_timeout,
+            idle_timeout: self.server.idle_timeout,
+            max_connections: self.server.max_connections,
+        };
+        let server = http::serve(
             listener,
-            http::router(self.state, &self.cors_origins)
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
+            http::router(self.state, &self.cors_origins),
+            limits,
+            self.shutdown.clone(),
+        );
         let grace = self.shutdown_grace;
         let deadline = async {
             self.shutdown.cancelled().await;
             tokio::time::sleep(grace).await;
         };
-        let served = tokio::select! {
-            served = server => served.context("serving HTTP"),
+        tokio::select! {
+            () = server => {}
             () = deadline => {
                 tracing::warn!(grace_s = grace.as_secs(), "requests still running at the end of the shutdown grace; exiting");
-                Ok(())
             }
-        };
+        }
         // Creates whose clients hung up are no open connection, so the
         // server's drain does not wait for them.
         let drained = tokio::time::timeout(grace, async {
@@ -116,7 +121,6 @@ impl App {
             );
         }
         tracing::info!("stopped");
-        served
     }
 }
 
@@ -127,5 +131,6 @@ pub async fn run(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
     tracing::info!(addr = %config.listen_addr, "gtf-bff listening");
-    app.serve(listener).await
+    app.serve(listener).await;
+    Ok(())
 }

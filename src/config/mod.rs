@@ -2,6 +2,7 @@
 //! start. Each command reads only the part it needs.
 
 mod env;
+mod server;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -16,6 +17,7 @@ use crate::callback_auth::CallbackCredential;
 use crate::crypto::DataKeys;
 
 pub use env::{ConfigError, Env};
+pub use server::ServerConfig;
 
 /// Where and how to reach GTF, and with which partner credentials.
 #[derive(Debug, Clone)]
@@ -73,6 +75,7 @@ pub struct ServiceConfig {
     /// `RETENTION_DAYS`: result details and raw callback bodies are purged
     /// this long after they were stored.
     pub retention: Duration,
+    pub server: ServerConfig,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +126,7 @@ impl ServiceConfig {
                         .parse_or::<u64>("RETENTION_DAYS", 90, "a whole number of days")?
                         .max(1),
             ),
+            server: ServerConfig::from_env(env)?,
         }
         .validated()
     }

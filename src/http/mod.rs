@@ -4,11 +4,13 @@
 mod access;
 mod callback;
 mod callback_guard;
+mod conn_clock;
 mod events;
 mod extract;
 mod openapi;
 mod ops;
 mod problem;
+mod server;
 mod state;
 mod submissions;
 mod view;
@@ -25,6 +27,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use callback_guard::CallbackGuard;
+pub(crate) use server::{ConnLimits, serve};
 pub use state::AppState;
 
 /// Request bodies on `/v1`, and callbacks.

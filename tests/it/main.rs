@@ -14,5 +14,6 @@ mod gtf_client;
 mod operations;
 mod reconciler;
 mod robustness;
+mod server;
 mod sim;
 mod support;

@@ -11,7 +11,8 @@ use futures::future::BoxFuture;
 use gtf_bff::app::App;
 use gtf_bff::callback_auth::CallbackCredential;
 use gtf_bff::config::{
-    AuthConfig, CallbackConfig, JwtKeyConfig, ReconcilerConfig, ServiceConfig, TokenIssuerConfig,
+    AuthConfig, CallbackConfig, Env, JwtKeyConfig, ReconcilerConfig, ServerConfig, ServiceConfig,
+    TokenIssuerConfig,
 };
 use gtf_bff::sim::SimConfig;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -40,7 +41,7 @@ pub struct TestApp {
     pub db: PgPool,
     pub http: reqwest::Client,
     stop: CancellationToken,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<()>,
     // Declared after the pool so it is dropped after it; the last instance
     // sharing it drops the database.
     db_handle: Arc<TestDb>,
@@ -78,6 +79,8 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         cors_origins: vec![],
         user_rate_limit: std::num::NonZeroU32::new(1000).unwrap(),
         retention: Duration::from_secs(90 * 86_400),
+        // As in production.
+        server: ServerConfig::from_env(&Env::default()).unwrap(),
     }
 }
 
@@ -144,7 +147,7 @@ impl TestApp {
     /// after which the process would exit.
     pub async fn shut_down_and_wait(&mut self) {
         self.stop.cancel();
-        (&mut self.serving).await.unwrap().unwrap();
+        (&mut self.serving).await.unwrap();
     }
 
     /// Another replica: the same database and simulator, its own process
