@@ -13,7 +13,7 @@ use crate::crypto::DataKeys;
 use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
-use crate::http::{self, AppState, CallbackGuard, ConnLimits};
+use crate::http::{self, AppState, CallbackGuard, ConnLimits, RequestTimeout};
 use crate::kyc::Kyc;
 use crate::limits::Limits;
 use crate::store;
@@ -84,6 +84,7 @@ impl App {
         };
         let kyc = self.state.kyc.clone();
         let mut workers = workers::spawn(kyc.clone(), deps, self.shutdown.clone());
+        let timeout = RequestTimeout::from(&self.server);
         let limits = ConnLimits {
             header_timeout: self.server.header_timeout,
             idle_timeout: self.server.idle_timeout,
@@ -91,7 +92,7 @@ impl App {
         };
         let server = http::serve(
             listener,
-            http::router(self.state, &self.cors_origins),
+            http::router(self.state, &self.cors_origins, timeout),
             limits,
             self.shutdown.clone(),
         );

@@ -146,6 +146,7 @@ impl ServiceConfig {
             .map_err(|problem| ConfigError::new("BFF_DATA_KEY", problem))?;
         DataKeys::from_base64(&self.data_key, &self.previous_data_keys)
             .map_err(|problem| ConfigError::new("BFF_DATA_KEY_PREVIOUS", problem))?;
+        self.server.check_against(self.gtf.timeout)?;
         Ok(self)
     }
 }

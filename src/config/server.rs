@@ -1,10 +1,16 @@
-//! What a client may hold of the service: connections, and the time to
-//! send a request.
+//! What a client may hold of the service: connections, the time to send a
+//! request, the time a request may take.
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use super::{ConfigError, Env};
+
+/// What a request keeps for its own database work once its GTF calls are
+/// done: their budget is the request timeout minus this, so that a GTF
+/// failure, a timeout included, is answered as such before the request
+/// timeout ends the request.
+const AFTER_GTF: Duration = Duration::from_secs(5);
 
 /// `HTTP_*`.
 #[derive(Debug, Clone, Copy)]
@@ -15,6 +21,9 @@ pub struct ServerConfig {
     /// `HTTP_IDLE_TIMEOUT_SECS`: a connection with no request in flight and
     /// no byte of a next one is closed after this long.
     pub idle_timeout: Duration,
+    /// `HTTP_REQUEST_TIMEOUT_SECS`: the most a request other than an event
+    /// stream takes to be answered.
+    pub request_timeout: Duration,
     /// `HTTP_MAX_CONNECTIONS`: open connections on the API listener; more
     /// wait to be accepted.
     pub max_connections: usize,
@@ -25,8 +34,33 @@ impl ServerConfig {
         Ok(Self {
             header_timeout: env.secs_or("HTTP_HEADER_TIMEOUT_SECS", 10)?,
             idle_timeout: env.secs_or("HTTP_IDLE_TIMEOUT_SECS", 60)?,
+            request_timeout: env.secs_or("HTTP_REQUEST_TIMEOUT_SECS", 30)?,
             max_connections: positive(env, "HTTP_MAX_CONNECTIONS", 10_000)?,
         })
+    }
+
+    /// How long the GTF calls of one request may take, retries and token
+    /// mints included (the GTF client stops there).
+    pub fn gtf_budget(&self) -> Duration {
+        self.request_timeout.saturating_sub(AFTER_GTF)
+    }
+
+    /// Without a budget, one request's GTF calls could take minutes (a
+    /// refresh: two calls, each with a token mint, three attempts and a
+    /// retry after a refused token), so the budget bounds them; this makes
+    /// sure it leaves room for at least one whole GTF attempt.
+    pub(crate) fn check_against(&self, gtf_timeout: Duration) -> Result<(), ConfigError> {
+        if self.gtf_budget() > gtf_timeout {
+            return Ok(());
+        }
+        let least = (gtf_timeout + AFTER_GTF).as_secs() + 1;
+        Err(ConfigError::new(
+            "HTTP_REQUEST_TIMEOUT_SECS",
+            format!(
+                "must be at least {least} s: GTF_TIMEOUT_MS plus {} s for the request's own work, so that a GTF timeout is answered as 504 GTF_TIMEOUT",
+                AFTER_GTF.as_secs()
+            ),
+        ))
     }
 }
 
@@ -46,7 +80,19 @@ mod tests {
         let server = ServerConfig::from_env(&Env::default()).unwrap();
         assert_eq!(server.header_timeout, Duration::from_secs(10));
         assert_eq!(server.idle_timeout, Duration::from_secs(60));
+        assert_eq!(server.request_timeout, Duration::from_secs(30));
         assert_eq!(server.max_connections, 10_000);
+        server.check_against(Duration::from_secs(10)).unwrap();
+    }
+
+    #[test]
+    fn a_request_timeout_without_room_for_a_gtf_attempt_is_refused() {
+        let env = Env::from_pairs([("HTTP_REQUEST_TIMEOUT_SECS", "15")]);
+        let server = ServerConfig::from_env(&env).unwrap();
+        let err = server.check_against(Duration::from_secs(10)).unwrap_err();
+        assert_eq!(err.var, "HTTP_REQUEST_TIMEOUT_SECS");
+        assert!(err.problem.contains("at least 16 s"), "{err}");
+        server.check_against(Duration::from_millis(9_999)).unwrap();
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod problem;
 mod server;
 mod state;
 mod submissions;
+mod timeout;
 mod view;
 
 use axum::Router;
@@ -29,14 +30,20 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use callback_guard::CallbackGuard;
 pub(crate) use server::{ConnLimits, serve};
 pub use state::AppState;
+pub(crate) use timeout::RequestTimeout;
 
 /// Request bodies on `/v1`, and callbacks.
 const V1_BODY_LIMIT: usize = 16 * 1024;
 const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
-/// The service's routes and middleware; `cors_origins` are the web
-/// frontends allowed to call `/v1` from a browser (none: no CORS headers).
-pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
+/// The API's routes and middleware; `cors_origins` are the web frontends
+/// allowed to call `/v1` from a browser (none: no CORS headers). Every
+/// route but the event stream is bounded by `timeout`.
+pub(crate) fn router(
+    state: AppState,
+    cors_origins: &[HeaderValue],
+    timeout: RequestTimeout,
+) -> Router {
     let v1 = Router::new()
         .route(
             "/v1/kyc/submissions",
@@ -48,7 +55,6 @@ pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
             post(submissions::confirm),
         )
         .route("/v1/kyc/submissions/{id}/result", get(submissions::result))
-        .route("/v1/kyc/submissions/{id}/events", get(events::events))
         .layer(DefaultBodyLimit::max(V1_BODY_LIMIT));
     let callbacks = Router::new()
         .route(
@@ -58,14 +64,18 @@ pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
                 .patch(callback::receive),
         )
         .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT));
-    let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let bounded = Router::new()
         .merge(v1)
         .merge(callbacks)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
+        .layer(middleware::from_fn_with_state(timeout, timeout::bounded));
+    let streams = Router::new().route("/v1/kyc/submissions/{id}/events", get(events::events));
+    let x_request_id = HeaderName::from_static("x-request-id");
+    bounded
+        .merge(streams)
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)

@@ -43,7 +43,8 @@ use super::{callback, events, ops, problem, submissions, view};
 )]
 pub(crate) struct ApiDoc;
 
-/// The problems each operation can answer.
+/// The problems each operation can answer. Every one but the event stream
+/// may also time out (`REQUEST_TIMEOUT`).
 const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
     (
         "post",
@@ -64,12 +65,18 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
         "get",
         "/v1/kyc/submissions",
-        &[Unauthorized, InvalidParameter, DatabaseUnavailable],
+        &[
+            Unauthorized,
+            InvalidParameter,
+            DatabaseUnavailable,
+            RequestTimeout,
+        ],
     ),
     (
         "get",
@@ -82,6 +89,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
@@ -98,6 +106,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
@@ -113,6 +122,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
@@ -130,6 +140,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             PayloadTooLarge,
             RateLimited,
             CallbackNotStored,
+            RequestTimeout,
         ],
     ),
 ];

@@ -66,6 +66,8 @@ pub(crate) enum ApiError {
     CallbackNotStored,
     #[error("rate limited")]
     RateLimited(Duration),
+    #[error("the request was not answered within the request timeout")]
+    RequestTimeout,
     #[error(transparent)]
     Kyc(#[from] KycError),
 }
@@ -142,6 +144,7 @@ problem_codes! {
     DatabaseUnavailable => SERVICE_UNAVAILABLE, "Service unavailable", "The service's database is unavailable; retry later.";
     RateLimited => TOO_MANY_REQUESTS, "Too many requests", "Slow down; retry after the time in Retry-After.";
     ResultPurged => GONE, "Result purged", "The result's details were deleted under the retention policy.";
+    RequestTimeout => SERVICE_UNAVAILABLE, "Request timed out", "The request could not be answered in time; retry later.";
     Internal => INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side; it has been logged.";
 }
 
@@ -212,6 +215,7 @@ impl ApiError {
             Self::InvalidCallback(d) => Answer::detail(C::InvalidCallback, d),
             Self::CallbackNotStored => Answer::from(C::CallbackNotStored).retry_after(None),
             Self::RateLimited(wait) => Answer::from(C::RateLimited).retry_after(Some(*wait)),
+            Self::RequestTimeout => Answer::from(C::RequestTimeout).retry_after(None),
             Self::Kyc(e) => kyc_answer(e),
         }
     }

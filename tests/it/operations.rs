@@ -68,6 +68,7 @@ async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
         "INVALID_CALLBACK",
         "CALLBACK_NOT_STORED",
         "FORBIDDEN",
+        "REQUEST_TIMEOUT",
     ] {
         assert!(codes.contains(code), "{code} missing");
     }

@@ -1,10 +1,11 @@
 //! Clients that hold on to the server: headers sent a byte at a time,
-//! oversized heads, idle connections, more connections than allowed. Spoken over raw TCP where
+//! oversized heads, idle connections, more connections than allowed, and
+//! requests the service cannot answer in time. Spoken over raw TCP where
 //! an HTTP client would hide what the server does.
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -190,6 +191,57 @@ async fn connections_beyond_the_limit_wait_while_open_ones_keep_working() {
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answered_at >= closed_at);
+}
+
+#[tokio::test]
+async fn a_request_that_outlasts_the_request_timeout_is_503() {
+    let normal = spawn_app().await;
+    let created = normal.create("quinn").await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    // Configured directly, past the start check: a timeout this short
+    // leaves no time for GTF, but these requests need none.
+    let app = normal
+        .sibling_with(|c| c.server.request_timeout = Duration::from_secs(1))
+        .await;
+
+    // Event streams are exempt: this one outlives the request timeout.
+    let mut stream = app
+        .request(
+            Method::GET,
+            &format!("/v1/kyc/submissions/{id}/events"),
+            Some("quinn"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.chunk().await.unwrap().is_some(), "the first event");
+    let more = tokio::time::timeout(Duration::from_millis(1500), stream.chunk()).await;
+    assert!(more.is_err(), "the stream ended or failed: {more:?}");
+    drop(stream);
+
+    // A database stall: the submissions table locked by someone else.
+    let mut locker = app.db.begin().await.unwrap();
+    sqlx::query("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let r = app
+        .send(
+            app.request(Method::GET, "/v1/kyc/submissions", Some("quinn"))
+                .timeout(Duration::from_secs(5)),
+        )
+        .await;
+    let elapsed = started.elapsed();
+    r.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "REQUEST_TIMEOUT");
+    assert!(r.header("retry-after").is_some());
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    locker.rollback().await.unwrap();
+    assert_eq!(
+        app.get("quinn", "/v1/kyc/submissions").await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

@@ -153,12 +153,20 @@ impl TestApp {
     /// Another replica: the same database and simulator, its own process
     /// state (token cache, change feed, workers).
     pub async fn sibling(&self) -> TestApp {
+        self.sibling_with(|_| {}).await
+    }
+
+    /// Another replica whose configuration `tweak` changes.
+    pub async fn sibling_with(&self, tweak: impl FnOnce(&mut ServiceConfig)) -> TestApp {
         let config = self.config.clone();
         launch(
             bind().await,
             self.sim.clone(),
             self.db_handle.clone(),
-            |c| *c = config,
+            |c| {
+                *c = config;
+                tweak(c);
+            },
         )
         .await
     }
