@@ -1,5 +1,6 @@
 //! Assembling the service from its configuration, and running it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ pub struct App {
     shutdown: CancellationToken,
 }
 
+/// The metrics listener is for one scraper and the odd probe.
+const METRICS_MAX_CONNECTIONS: usize = 16;
+
 impl App {
     /// Connects, migrates, and builds the GTF client and JWT verifier. The
     /// change feed starts listening at once and stops with `shutdown`.
@@ -40,7 +44,7 @@ impl App {
     ) -> anyhow::Result<Self> {
         // Installed first, so that nothing recorded before the first scrape
         // is lost.
-        crate::telemetry::metrics::handle();
+        crate::telemetry::metrics::init();
         let db = store::pool(&config.database_url, config.db_max_connections)?;
         store::migrate(&db).await.context("applying migrations")?;
         let gtf = GtfClient::with_options(config.gtf.clone(), gtf_options)?;
@@ -73,10 +77,11 @@ impl App {
         })
     }
 
-    /// Serves on `listener` and runs the workers until shutdown; then stops
-    /// accepting, and gives in-flight requests and the workers' current
-    /// items `shutdown_grace` to finish before returning anyway.
-    pub async fn serve(self, listener: TcpListener) {
+    /// Serves the API on `listener` and the metrics on `metrics`, and runs
+    /// the workers until shutdown; then stops accepting, and gives
+    /// in-flight requests and the workers' current items `shutdown_grace` to
+    /// finish before returning anyway.
+    pub async fn serve(self, listener: TcpListener, metrics: TcpListener) {
         let deps = WorkerDeps {
             reconciler: self.reconciler,
             limits: self.state.limits.clone(),
@@ -90,11 +95,22 @@ impl App {
             idle_timeout: self.server.idle_timeout,
             max_connections: self.server.max_connections,
         };
-        let server = http::serve(
-            listener,
-            http::router(self.state, &self.cors_origins, timeout),
-            limits,
-            self.shutdown.clone(),
+        let server = futures::future::join(
+            http::serve(
+                listener,
+                http::router(self.state.clone(), &self.cors_origins, timeout),
+                limits,
+                self.shutdown.clone(),
+            ),
+            http::serve(
+                metrics,
+                http::metrics_router(self.state, timeout),
+                ConnLimits {
+                    max_connections: METRICS_MAX_CONNECTIONS,
+                    ..limits
+                },
+                self.shutdown.clone(),
+            ),
         );
         let grace = self.shutdown_grace;
         let deadline = async {
@@ -102,7 +118,7 @@ impl App {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            () = server => {}
+            _ = server => {}
             () = deadline => {
                 tracing::warn!(grace_s = grace.as_secs(), "requests still running at the end of the shutdown grace; exiting");
             }
@@ -128,10 +144,19 @@ impl App {
 /// `gtf-bff serve`.
 pub async fn run(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let app = App::build(&config, ClientOptions::default(), shutdown).await?;
-    let listener = TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("binding {}", config.listen_addr))?;
-    tracing::info!(addr = %config.listen_addr, "gtf-bff listening");
-    app.serve(listener).await;
+    let listener = bind("BFF_LISTEN_ADDR", config.listen_addr).await?;
+    let metrics = bind("METRICS_LISTEN_ADDR", config.server.metrics_addr).await?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        metrics_addr = %metrics.local_addr()?,
+        "gtf-bff listening"
+    );
+    app.serve(listener, metrics).await;
     Ok(())
+}
+
+async fn bind(var: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {var} {addr}"))
 }

@@ -1,6 +1,7 @@
 //! What a client may hold of the service: connections, the time to send a
-//! request, the time a request may take.
+//! request, the time a request may take; and where the metrics are served.
 
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
@@ -12,9 +13,12 @@ use super::{ConfigError, Env};
 /// timeout ends the request.
 const AFTER_GTF: Duration = Duration::from_secs(5);
 
-/// `HTTP_*`.
+/// `HTTP_*` and `METRICS_LISTEN_ADDR`.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerConfig {
+    /// `METRICS_LISTEN_ADDR`: `/metrics` (and `/healthz`, `/readyz`), kept
+    /// off the public listener.
+    pub metrics_addr: SocketAddr,
     /// `HTTP_HEADER_TIMEOUT_SECS`: from a request's first byte to the end of
     /// its headers.
     pub header_timeout: Duration,
@@ -32,6 +36,11 @@ pub struct ServerConfig {
 impl ServerConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
+            metrics_addr: env.parse_or(
+                "METRICS_LISTEN_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9464)),
+                "an address such as 127.0.0.1:9464",
+            )?,
             header_timeout: env.secs_or("HTTP_HEADER_TIMEOUT_SECS", 10)?,
             idle_timeout: env.secs_or("HTTP_IDLE_TIMEOUT_SECS", 60)?,
             request_timeout: env.secs_or("HTTP_REQUEST_TIMEOUT_SECS", 30)?,
@@ -78,6 +87,7 @@ mod tests {
     #[test]
     fn defaults() {
         let server = ServerConfig::from_env(&Env::default()).unwrap();
+        assert_eq!(server.metrics_addr.to_string(), "127.0.0.1:9464");
         assert_eq!(server.header_timeout, Duration::from_secs(10));
         assert_eq!(server.idle_timeout, Duration::from_secs(60));
         assert_eq!(server.request_timeout, Duration::from_secs(30));

@@ -67,23 +67,50 @@ pub(crate) fn router(
     let bounded = Router::new()
         .merge(v1)
         .merge(callbacks)
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .merge(probes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
         .layer(middleware::from_fn_with_state(timeout, timeout::bounded));
     let streams = Router::new().route("/v1/kyc/submissions/{id}/events", get(events::events));
-    let x_request_id = HeaderName::from_static("x-request-id");
-    bounded
+    let routes = bounded
         .merge(streams)
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
-        .with_state(state)
-        // Outermost last: secrets are marked before anything can log them,
-        // then every request gets an id that its response and errors carry.
+        .with_state(state);
+    outer(inner(routes).layer(cors(cors_origins)))
+}
+
+/// The metrics listener's routes: `/metrics`, and the probes, so that a
+/// scraper or a kubelet may use either listener.
+pub(crate) fn metrics_router(state: AppState, timeout: RequestTimeout) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(ops::metrics))
+        .merge(probes())
+        .layer(middleware::from_fn_with_state(timeout, timeout::bounded))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(state);
+    outer(inner(routes))
+}
+
+fn probes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+}
+
+/// Innermost: any error, extractor rejections included, names its request;
+/// one span, log line and metrics sample per request.
+fn inner(routes: Router) -> Router {
+    routes
         .layer(middleware::from_fn(problem::scope_request_id))
         .layer(middleware::from_fn(access::record))
-        .layer(cors(cors_origins))
+}
+
+/// Outermost last: secrets are marked before anything can log them, then
+/// every request gets an id that its response and errors carry.
+fn outer(routes: Router) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    routes
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -31,14 +31,13 @@ use super::{callback, events, ops, problem, submissions, view};
         callback::receive,
         ops::healthz,
         ops::readyz,
-        ops::metrics,
     ),
     components(schemas(problem::ProblemCode, problem::Problem, view::SubmissionView, view::ResultView, view::SubmissionList)),
     modifiers(&Security, &Problems),
     tags(
         (name = "submissions", description = "The KTP Scan flow for partner apps (end-user JWT)"),
         (name = "callbacks", description = "Where GTF pushes results"),
-        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "operations", description = "Health and readiness (metrics are on their own listener)"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -21,6 +21,34 @@ pub(crate) const RECONCILER_EXPIRED: &str = "reconciler_expired_total";
 pub(crate) const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
 pub(crate) const DB_POOL_MAX: &str = "db_pool_max_connections";
 
+/// Every label value each counter can carry. Each series exists at zero
+/// from the start, so that an alert on it can fire before its first event
+/// (a rate over a series that does not exist yet is no rate at all).
+const GTF_ENDPOINTS: &[&str] = &["token", "presign", "confirm", "status", "details", "upload"];
+const GTF_OUTCOMES: &[&str] = &[
+    "ok",
+    "unauthorized",
+    "rejected",
+    "quota_exceeded",
+    "unavailable",
+    "timeout",
+    "malformed",
+    "circuit_open",
+];
+const TOKEN_LOOKUP_RESULTS: &[&str] = &["hit", "miss"];
+const CALLBACK_RECEIVED_OUTCOMES: &[&str] = &[
+    "stored",
+    "duplicate",
+    "forbidden",
+    "unauthorized",
+    "rate_limited",
+    "invalid",
+    "not_stored",
+];
+const CALLBACK_VERIFIED_OUTCOMES: &[&str] =
+    &["checked", "already_final", "unknown_submission", "failed"];
+const RECONCILER_OUTCOMES: &[&str] = &["ok", "failed"];
+
 /// Latency buckets from a cached read to a slow GTF call, in seconds.
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -43,6 +71,34 @@ pub(crate) fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Installs the recorder and registers every counter at zero (the pool
+/// gauges are taken at each scrape).
+pub(crate) fn init() {
+    handle();
+    for endpoint in GTF_ENDPOINTS {
+        for outcome in GTF_OUTCOMES {
+            metrics::counter!(GTF_REQUESTS, "endpoint" => *endpoint, "outcome" => *outcome)
+                .increment(0);
+        }
+    }
+    for result in TOKEN_LOOKUP_RESULTS {
+        metrics::counter!(TOKEN_LOOKUPS, "result" => *result).increment(0);
+    }
+    for outcome in GTF_OUTCOMES.iter().filter(|o| **o != "circuit_open") {
+        metrics::counter!(TOKEN_MINTS, "outcome" => *outcome).increment(0);
+    }
+    for outcome in CALLBACK_RECEIVED_OUTCOMES {
+        metrics::counter!(CALLBACKS_RECEIVED, "outcome" => *outcome).increment(0);
+    }
+    for outcome in CALLBACK_VERIFIED_OUTCOMES {
+        metrics::counter!(CALLBACKS_VERIFIED, "outcome" => *outcome).increment(0);
+    }
+    for outcome in RECONCILER_OUTCOMES {
+        metrics::counter!(RECONCILER_CHECKS, "outcome" => *outcome).increment(0);
+    }
+    metrics::counter!(RECONCILER_EXPIRED).increment(0);
+}
+
 /// Folds the histogram samples recorded since the last call into their
 /// buckets. The recorder keeps every sample until then: without a scrape,
 /// memory would grow with each request (the crate leaves this to us).
@@ -63,6 +119,7 @@ pub(crate) fn render(db: &PgPool) -> String {
 }
 
 pub(crate) fn gtf_call(endpoint: &'static str, outcome: &'static str, elapsed: Duration) {
+    debug_assert!(GTF_ENDPOINTS.contains(&endpoint) && GTF_OUTCOMES.contains(&outcome));
     metrics::counter!(GTF_REQUESTS, "endpoint" => endpoint, "outcome" => outcome).increment(1);
     metrics::histogram!(GTF_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
 }
@@ -72,18 +129,22 @@ pub(crate) fn token_lookup(hit: bool) {
 }
 
 pub(crate) fn token_mint(outcome: &'static str) {
+    debug_assert!(GTF_OUTCOMES.contains(&outcome));
     metrics::counter!(TOKEN_MINTS, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn callback_received(outcome: &'static str) {
+    debug_assert!(CALLBACK_RECEIVED_OUTCOMES.contains(&outcome));
     metrics::counter!(CALLBACKS_RECEIVED, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn callback_verified(outcome: &'static str) {
+    debug_assert!(CALLBACK_VERIFIED_OUTCOMES.contains(&outcome));
     metrics::counter!(CALLBACKS_VERIFIED, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn reconciler_check(outcome: &'static str) {
+    debug_assert!(RECONCILER_OUTCOMES.contains(&outcome));
     metrics::counter!(RECONCILER_CHECKS, "outcome" => outcome).increment(1);
 }
 

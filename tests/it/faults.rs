@@ -2,23 +2,20 @@
 //! and the service keeping its promises: the documented status, nothing
 //! half-done, confirm never sent twice, and GTF's truth reached afterwards.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::support::app::{
-    CALLBACK_AUTH, JWT_SECRET, TestApp, data_key, gtf_error, presign_ok, spawn_app_against,
-    spawn_app_with,
-};
+use crate::support::app::{TestApp, gtf_error, presign_ok, spawn_app_against, spawn_app_with};
 use crate::support::db::TestDb;
 use crate::support::fake_gtf::{
     FakeGtf, TOKEN_PATH, URLS_PATH, after, json as reply, ready, token_ok,
 };
 use crate::support::tcp_proxy::TcpProxy;
-use crate::support::{CLIENT_ID, PASS_KEY, gtf_config, sim_config, start_sim};
+use crate::support::{gtf_config, process, sim_config, start_sim};
 
 async fn rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM submissions")
@@ -279,54 +276,20 @@ async fn sql_metacharacters_are_just_characters() {
 async fn callbacks_acknowledged_before_a_sigkill_survive_it() {
     let sim = start_sim(sim_config()).await;
     let db = crate::support::db::TestDb::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (port, metrics_port) = (process::free_port(), process::free_port());
     let start = || -> Child {
-        Command::new(env!("CARGO_BIN_EXE_gtf-bff"))
-            .arg("serve")
-            .env_clear()
-            .current_dir(std::env::temp_dir())
-            .envs([
-                ("DATABASE_URL", db.url.as_str()),
-                ("BFF_LISTEN_ADDR", &format!("127.0.0.1:{port}")),
-                ("GTF_TOKEN_BASE_URL", &sim.base_url()),
-                ("GTF_API_BASE_URL", &sim.base_url()),
-                ("GTF_CLIENT_ID", CLIENT_ID),
-                ("GTF_PASS_KEY", PASS_KEY),
-                ("GTF_ONBOARDING_PARTNER", "TEST-BE-COE_KTP_SCAN"),
-                ("GTF_PARTNER_USER_ID_TYPE", "TEST_USER_ID"),
-                ("AUTH_JWT_SECRET", JWT_SECRET),
-                ("CALLBACK_AUTH", CALLBACK_AUTH),
-                ("BFF_DATA_KEY", &data_key()),
-                ("DB_MAX_CONNECTIONS", "4"),
-                // Claims of the killed process lapse after 8 × this + 10 s.
-                ("GTF_TIMEOUT_MS", "500"),
-                ("RUST_LOG", "warn"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+        process::serve(
+            &db.url,
+            &sim.base_url(),
+            port,
+            metrics_port,
+            // Claims of the killed process lapse after 8 × this + 10 s.
+            &[("GTF_TIMEOUT_MS", "500")],
+        )
     };
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let ready = || async {
-        for _ in 0..200 {
-            if http
-                .get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the service did not become ready");
-    };
+    let ready = async || process::wait_until_ok(&format!("{base}/readyz")).await;
 
     let mut first = start();
     ready().await;

@@ -36,6 +36,8 @@ pub fn data_key() -> String {
 
 pub struct TestApp {
     pub base_url: String,
+    /// The metrics listener (`METRICS_LISTEN_ADDR`).
+    pub metrics_url: String,
     /// Shared with sibling instances.
     pub sim: Arc<Sim>,
     pub db: PgPool,
@@ -79,7 +81,7 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         cors_origins: vec![],
         user_rate_limit: std::num::NonZeroU32::new(1000).unwrap(),
         retention: Duration::from_secs(90 * 86_400),
-        // As in production.
+        // As in production; `metrics_addr` is unused (tests bind port 0).
         server: ServerConfig::from_env(&Env::default()).unwrap(),
     }
 }
@@ -190,9 +192,12 @@ async fn launch(
         .expect("the app builds");
     let pool = app.state.db.clone();
     let addr = listener.local_addr().unwrap();
-    let serving = tokio::spawn(app.serve(listener));
+    let metrics = bind().await;
+    let metrics_url = format!("http://{}", metrics.local_addr().unwrap());
+    let serving = tokio::spawn(app.serve(listener, metrics));
     TestApp {
         base_url: format!("http://{addr}"),
+        metrics_url,
         sim,
         db: pool,
         http: reqwest::Client::new(),
@@ -417,6 +422,15 @@ impl TestApp {
             Some(user) => req.bearer_auth(self.token(user)),
             None => req,
         }
+    }
+
+    /// The Prometheus text from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .send(self.http.get(format!("{}/metrics", self.metrics_url)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.text()
     }
 
     pub async fn send(&self, req: RequestBuilder) -> Reply {

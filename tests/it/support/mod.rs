@@ -4,6 +4,7 @@ pub mod app;
 pub mod db;
 pub mod fake_gtf;
 pub mod logs;
+pub mod process;
 pub mod tcp_proxy;
 
 use std::net::SocketAddr;
