@@ -14,7 +14,7 @@ use crate::crypto::DataKeys;
 use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
-use crate::http::{self, AppState, CallbackGuard, ConnLimits, RequestTimeout};
+use crate::http::{self, AppState, CallbackGuard, ConnLimits, RequestTimeout, StreamSlots};
 use crate::kyc::Kyc;
 use crate::limits::Limits;
 use crate::store;
@@ -66,6 +66,7 @@ impl App {
                 auth: Arc::new(auth),
                 callbacks: Arc::new(CallbackGuard::new(&config.callback)),
                 limits: Arc::new(Limits::new(config.user_rate_limit)),
+                streams: StreamSlots::new(config.streams),
                 shutdown: shutdown.clone(),
             },
             reconciler: config.reconciler,

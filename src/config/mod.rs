@@ -17,7 +17,7 @@ use crate::callback_auth::CallbackCredential;
 use crate::crypto::DataKeys;
 
 pub use env::{ConfigError, Env};
-pub use server::ServerConfig;
+pub use server::{ServerConfig, StreamConfig};
 
 /// Where and how to reach GTF, and with which partner credentials.
 #[derive(Debug, Clone)]
@@ -76,6 +76,7 @@ pub struct ServiceConfig {
     /// this long after they were stored.
     pub retention: Duration,
     pub server: ServerConfig,
+    pub streams: StreamConfig,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +128,7 @@ impl ServiceConfig {
                         .max(1),
             ),
             server: ServerConfig::from_env(env)?,
+            streams: StreamConfig::from_env(env)?,
         }
         .validated()
     }

@@ -1,5 +1,6 @@
 //! What a client may hold of the service: connections, the time to send a
-//! request, the time a request may take; and where the metrics are served.
+//! request, the time a request may take, event streams; and where the
+//! metrics are served.
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -73,6 +74,28 @@ impl ServerConfig {
     }
 }
 
+/// `SSE_*`: how many `/events` streams may be open, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamConfig {
+    /// `SSE_MAX_STREAMS_PER_USER`.
+    pub per_user: usize,
+    /// `SSE_MAX_STREAMS`: in this process.
+    pub total: usize,
+    /// `SSE_MAX_LIFETIME_SECS`: then the stream ends and the client
+    /// reconnects.
+    pub max_lifetime: Duration,
+}
+
+impl StreamConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            per_user: positive(env, "SSE_MAX_STREAMS_PER_USER", 5)?,
+            total: positive(env, "SSE_MAX_STREAMS", 10_000)?,
+            max_lifetime: env.secs_or("SSE_MAX_LIFETIME_SECS", 900)?,
+        })
+    }
+}
+
 fn positive(env: &Env, var: &'static str, default: usize) -> Result<usize, ConfigError> {
     let n = NonZeroUsize::new(default).unwrap_or(NonZeroUsize::MIN);
     Ok(env
@@ -93,6 +116,9 @@ mod tests {
         assert_eq!(server.request_timeout, Duration::from_secs(30));
         assert_eq!(server.max_connections, 10_000);
         server.check_against(Duration::from_secs(10)).unwrap();
+        let streams = StreamConfig::from_env(&Env::default()).unwrap();
+        assert_eq!((streams.per_user, streams.total), (5, 10_000));
+        assert_eq!(streams.max_lifetime, Duration::from_secs(900));
     }
 
     #[test]
@@ -107,8 +133,16 @@ mod tests {
 
     #[test]
     fn zero_limits_are_refused() {
-        let env = Env::from_pairs([("HTTP_MAX_CONNECTIONS", "0")]);
-        let err = ServerConfig::from_env(&env).unwrap_err();
-        assert_eq!(err.var, "HTTP_MAX_CONNECTIONS");
+        for var in [
+            "HTTP_MAX_CONNECTIONS",
+            "SSE_MAX_STREAMS_PER_USER",
+            "SSE_MAX_STREAMS",
+        ] {
+            let env = Env::from_pairs([(var, "0")]);
+            let err = ServerConfig::from_env(&env)
+                .and(StreamConfig::from_env(&env))
+                .unwrap_err();
+            assert_eq!(err.var, var);
+        }
     }
 }

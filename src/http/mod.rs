@@ -12,6 +12,7 @@ mod ops;
 mod problem;
 mod server;
 mod state;
+mod stream_slots;
 mod submissions;
 mod timeout;
 mod view;
@@ -30,6 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use callback_guard::CallbackGuard;
 pub(crate) use server::{ConnLimits, serve};
 pub use state::AppState;
+pub(crate) use stream_slots::StreamSlots;
 pub(crate) use timeout::RequestTimeout;
 
 /// Request bodies on `/v1`, and callbacks.

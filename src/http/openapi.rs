@@ -127,7 +127,13 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
     (
         "get",
         "/v1/kyc/submissions/{id}/events",
-        &[Unauthorized, SubmissionNotFound, InvalidParameter],
+        &[
+            Unauthorized,
+            SubmissionNotFound,
+            InvalidParameter,
+            TooManyStreams,
+            StreamsExhausted,
+        ],
     ),
     (
         "post",

@@ -14,7 +14,7 @@ use crate::{store, telemetry};
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        telemetry::metrics::render(&state.db),
+        telemetry::metrics::render(&state.db, state.streams.open_count()),
     )
 }
 

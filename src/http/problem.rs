@@ -68,6 +68,10 @@ pub(crate) enum ApiError {
     RateLimited(Duration),
     #[error("the request was not answered within the request timeout")]
     RequestTimeout,
+    #[error("the user has as many event streams open as allowed")]
+    TooManyStreams,
+    #[error("this process serves as many event streams as allowed")]
+    StreamsExhausted,
     #[error(transparent)]
     Kyc(#[from] KycError),
 }
@@ -145,6 +149,8 @@ problem_codes! {
     RateLimited => TOO_MANY_REQUESTS, "Too many requests", "Slow down; retry after the time in Retry-After.";
     ResultPurged => GONE, "Result purged", "The result's details were deleted under the retention policy.";
     RequestTimeout => SERVICE_UNAVAILABLE, "Request timed out", "The request could not be answered in time; retry later.";
+    TooManyStreams => TOO_MANY_REQUESTS, "Too many event streams", "This user has as many event streams open as allowed; close one first.";
+    StreamsExhausted => SERVICE_UNAVAILABLE, "Event streams exhausted", "This server has as many event streams open as it allows; retry later.";
     Internal => INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side; it has been logged.";
 }
 
@@ -216,6 +222,8 @@ impl ApiError {
             Self::CallbackNotStored => Answer::from(C::CallbackNotStored).retry_after(None),
             Self::RateLimited(wait) => Answer::from(C::RateLimited).retry_after(Some(*wait)),
             Self::RequestTimeout => Answer::from(C::RequestTimeout).retry_after(None),
+            Self::TooManyStreams => C::TooManyStreams.into(),
+            Self::StreamsExhausted => Answer::from(C::StreamsExhausted).retry_after(None),
             Self::Kyc(e) => kyc_answer(e),
         }
     }

@@ -20,6 +20,7 @@ pub(crate) const RECONCILER_CHECKS: &str = "reconciler_checks_total";
 pub(crate) const RECONCILER_EXPIRED: &str = "reconciler_expired_total";
 pub(crate) const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
 pub(crate) const DB_POOL_MAX: &str = "db_pool_max_connections";
+pub(crate) const SSE_STREAMS_OPEN: &str = "sse_streams_open";
 
 /// Every label value each counter can carry. Each series exists at zero
 /// from the start, so that an alert on it can fire before its first event
@@ -71,8 +72,8 @@ pub(crate) fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Installs the recorder and registers every counter at zero (the pool
-/// gauges are taken at each scrape).
+/// Installs the recorder and registers every counter at zero (the gauges
+/// are taken at each scrape).
 pub(crate) fn init() {
     handle();
     for endpoint in GTF_ENDPOINTS {
@@ -106,9 +107,11 @@ pub(crate) fn upkeep() {
     handle().run_upkeep();
 }
 
-/// The Prometheus text, with the pool gauges taken now.
-pub(crate) fn render(db: &PgPool) -> String {
+/// The Prometheus text, with the gauges taken now: the pool's, and the
+/// event streams open.
+pub(crate) fn render(db: &PgPool, open_streams: usize) -> String {
     let handle = handle();
+    metrics::gauge!(SSE_STREAMS_OPEN).set(open_streams as f64);
     let idle = db.num_idle() as f64;
     let size = f64::from(db.size());
     metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(idle);

@@ -73,6 +73,8 @@ async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
         "CALLBACK_NOT_STORED",
         "FORBIDDEN",
         "REQUEST_TIMEOUT",
+        "TOO_MANY_STREAMS",
+        "STREAMS_EXHAUSTED",
     ] {
         assert!(codes.contains(code), "{code} missing");
     }
@@ -357,6 +359,7 @@ async fn a_fresh_process_has_every_series_at_zero() {
         r#"callbacks_verified_total{outcome="checked"} 0"#.to_owned(),
         r#"reconciler_checks_total{outcome="ok"} 0"#.to_owned(),
         r#"reconciler_checks_total{outcome="failed"} 0"#.to_owned(),
+        "sse_streams_open 0".to_owned(),
         r#"db_pool_connections{state="in_use"}"#.to_owned(),
     ];
     for outcome in [

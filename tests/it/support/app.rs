@@ -12,7 +12,7 @@ use gtf_bff::app::App;
 use gtf_bff::callback_auth::CallbackCredential;
 use gtf_bff::config::{
     AuthConfig, CallbackConfig, Env, JwtKeyConfig, ReconcilerConfig, ServerConfig, ServiceConfig,
-    TokenIssuerConfig,
+    StreamConfig, TokenIssuerConfig,
 };
 use gtf_bff::sim::SimConfig;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -83,6 +83,7 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         retention: Duration::from_secs(90 * 86_400),
         // As in production; `metrics_addr` is unused (tests bind port 0).
         server: ServerConfig::from_env(&Env::default()).unwrap(),
+        streams: StreamConfig::from_env(&Env::default()).unwrap(),
     }
 }
 
