@@ -40,14 +40,16 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin gtf-bff
 COPY --from=builder /app/target/release/gtf-bff /usr/local/bin/gtf-bff
-# Listen on every interface inside the container (the simulator's own
-# default is loopback only).
+# Listen on every interface inside the container (the simulator's and the
+# metrics' own defaults are loopback only).
 ENV BFF_LISTEN_ADDR=0.0.0.0:8080 \
+    METRICS_LISTEN_ADDR=0.0.0.0:9464 \
     SIM_LISTEN_ADDR=0.0.0.0:9090
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
-# 8080: the partner API (serve); 9090: the GTF simulator (sim).
-EXPOSE 8080 9090
+# 8080: the partner API (serve); 9464: its metrics, for the scraper only;
+# 9090: the GTF simulator (sim).
+EXPOSE 8080 9464 9090
 # Asks GET http://127.0.0.1:8080/readyz; no curl in the image. For `sim`,
 # override it (see docker-compose.yml).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

@@ -9,12 +9,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::verify::JwtVerifier;
-use crate::config::{DataKeysConfig, ReconcilerConfig, ServiceConfig};
+use crate::config::{DataKeysConfig, ReconcilerConfig, ServerConfig, ServiceConfig};
 use crate::crypto::DataKeys;
 use crate::domain::Pacing;
 use crate::events::ChangeFeed;
 use crate::gtf::{ClientOptions, GtfClient};
-use crate::http::{self, AppState, CallbackGuard};
+use crate::http::{self, AppState, CallbackGuard, ConnLimits, RequestTimeout, StreamSlots};
 use crate::kyc::{self, Kyc, Webhooks};
 use crate::limits::Limits;
 use crate::store;
@@ -27,8 +27,12 @@ pub struct App {
     shutdown_grace: Duration,
     cors_origins: Vec<::http::HeaderValue>,
     retention: Duration,
+    server: ServerConfig,
     shutdown: CancellationToken,
 }
+
+/// The metrics listener is for one scraper and the odd probe.
+const METRICS_MAX_CONNECTIONS: usize = 16;
 
 impl App {
     /// Connects, migrates, and builds the GTF client and JWT verifier. The
@@ -40,7 +44,7 @@ impl App {
     ) -> anyhow::Result<Self> {
         // Installed first, so that nothing recorded before the first scrape
         // is lost.
-        crate::telemetry::metrics::handle();
+        crate::telemetry::metrics::init();
         let db = store::pool(&config.database_url, config.db_max_connections)?;
         store::migrate(&db).await.context("applying migrations")?;
         let gtf = GtfClient::with_options(config.gtf.clone(), gtf_options)?;
@@ -71,20 +75,23 @@ impl App {
                 auth,
                 callbacks: Arc::new(CallbackGuard::new(&config.callback)),
                 limits: Arc::new(Limits::new(config.user_rate_limit)),
+                streams: StreamSlots::new(config.streams),
                 shutdown: shutdown.clone(),
             },
             reconciler: config.reconciler,
             shutdown_grace: config.shutdown_grace,
             cors_origins: config.cors_origins.clone(),
             retention: config.retention,
+            server: config.server,
             shutdown,
         })
     }
 
-    /// Serves on `listener` and runs the workers until shutdown; then stops
-    /// accepting, and gives in-flight requests and the workers' current
-    /// items `shutdown_grace` to finish before returning anyway.
-    pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
+    /// Serves the API on `listener` and the metrics on `metrics`, and runs
+    /// the workers until shutdown; then stops accepting, and gives
+    /// in-flight requests and the workers' current items `shutdown_grace` to
+    /// finish before returning anyway.
+    pub async fn serve(self, listener: TcpListener, metrics: TcpListener) {
         let deps = WorkerDeps {
             reconciler: self.reconciler,
             changes: self.state.changes.clone(),
@@ -93,24 +100,40 @@ impl App {
         };
         let kyc = self.state.kyc.clone();
         let mut workers = workers::spawn(kyc.clone(), deps, self.shutdown.clone());
-        let server = axum::serve(
-            listener,
-            http::router(self.state, &self.cors_origins)
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
+        let timeout = RequestTimeout::from(&self.server);
+        let limits = ConnLimits {
+            header_timeout: self.server.header_timeout,
+            idle_timeout: self.server.idle_timeout,
+            max_connections: self.server.max_connections,
+        };
+        let server = futures::future::join(
+            http::serve(
+                listener,
+                http::router(self.state.clone(), &self.cors_origins, timeout),
+                limits,
+                self.shutdown.clone(),
+            ),
+            http::serve(
+                metrics,
+                http::metrics_router(self.state, timeout),
+                ConnLimits {
+                    max_connections: METRICS_MAX_CONNECTIONS,
+                    ..limits
+                },
+                self.shutdown.clone(),
+            ),
+        );
         let grace = self.shutdown_grace;
         let deadline = async {
             self.shutdown.cancelled().await;
             tokio::time::sleep(grace).await;
         };
-        let served = tokio::select! {
-            served = server => served.context("serving HTTP"),
+        tokio::select! {
+            _ = server => {}
             () = deadline => {
                 tracing::warn!(grace_s = grace.as_secs(), "requests still running at the end of the shutdown grace; exiting");
-                Ok(())
             }
-        };
+        }
         // Creates whose clients hung up are no open connection, so the
         // server's drain does not wait for them.
         let drained = tokio::time::timeout(grace, async {
@@ -126,7 +149,6 @@ impl App {
             );
         }
         tracing::info!("stopped");
-        served
     }
 }
 
@@ -138,11 +160,21 @@ pub async fn run(config: ServiceConfig, shutdown: CancellationToken) -> anyhow::
         );
     }
     let app = App::build(&config, ClientOptions::default(), shutdown).await?;
-    let listener = TcpListener::bind(config.listen_addr)
+    let listener = bind("BFF_LISTEN_ADDR", config.listen_addr).await?;
+    let metrics = bind("METRICS_LISTEN_ADDR", config.server.metrics_addr).await?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        metrics_addr = %metrics.local_addr()?,
+        "gtf-bff listening"
+    );
+    app.serve(listener, metrics).await;
+    Ok(())
+}
+
+async fn bind(var: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding {}", config.listen_addr))?;
-    tracing::info!(addr = %config.listen_addr, "gtf-bff listening");
-    app.serve(listener).await
+        .with_context(|| format!("binding {var} {addr}"))
 }
 
 /// `gtf-bff reseal`: every stored result re-encrypted under the current

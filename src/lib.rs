@@ -25,8 +25,12 @@
 //!   result.rs          fetch GTF's details once, seal them, serve them
 //!   retention.rs       purge what is past RETENTION_DAYS
 //! http/              the HTTP edge
-//!   mod.rs             routes and middleware
+//!   mod.rs             routes and middleware (the API's listener, the metrics listener)
+//!   server.rs          serving a listener: HTTP/1.1 and HTTP/2, connection cap, head limit
+//!   conn_clock.rs      each connection's idle and header clocks
+//!   timeout.rs         the request timeout, and the GTF budget within it
 //!   submissions.rs, events.rs, ops.rs   handlers: /v1, SSE, health/readiness/metrics
+//!   stream_slots.rs    how many event streams may be open, per user and in all
 //!   extract.rs, view.rs                 extractors (JWT, JSON, headers) and response shapes
 //!   problem.rs         the one error table: every code, status and title
 //!   openapi.rs         the OpenAPI document and which problems each operation answers
@@ -34,7 +38,8 @@
 //!   access.rs          one span, log line and metrics sample per request
 //! workers/           the background loops only (callback verifier, reconciler, housekeeping)
 //! gtf/               the GTF client: client.rs, token.rs (the token manager), retry.rs,
-//!                    error.rs (what callers branch on), wire.rs (GTF's JSON, read leniently)
+//!                    error.rs (what callers branch on), wire.rs (GTF's JSON, read leniently),
+//!                    budget.rs (how long a request's GTF calls may still take)
 //! sim/               the GTF simulator
 //! auth/              end-user JWTs: verify.rs; issue.rs for `gtf-bff token`
 //! callback_auth.rs   the CALLBACK_AUTH syntax, shared by the callback guard and the simulator

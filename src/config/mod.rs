@@ -3,6 +3,7 @@
 
 mod demo;
 mod env;
+mod server;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use crate::crypto::DataKeys;
 
 pub use demo::PUBLISHED_DEMO_SECRETS;
 pub use env::{ConfigError, Env};
+pub use server::{ServerConfig, StreamConfig};
 pub use webhooks::{RETRY_SCHEDULE, WebhookConfig};
 
 /// Where and how to reach GTF, and with which partner credentials.
@@ -80,6 +82,8 @@ pub struct ServiceConfig {
     /// `BFF_DEMO`: the secrets published with the repository are allowed.
     pub demo: bool,
     pub webhooks: WebhookConfig,
+    pub server: ServerConfig,
+    pub streams: StreamConfig,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +132,8 @@ impl ServiceConfig {
                         .parse_or::<u64>("RETENTION_DAYS", 90, "a whole number of days")?
                         .max(1),
             ),
+            server: ServerConfig::from_env(env)?,
+            streams: StreamConfig::from_env(env)?,
         }
         .validated()
     }
@@ -147,6 +153,7 @@ impl ServiceConfig {
             .map_err(|problem| ConfigError::new("BFF_DATA_KEY", problem))?;
         DataKeys::from_base64(&self.data_key, &self.previous_data_keys)
             .map_err(|problem| ConfigError::new("BFF_DATA_KEY_PREVIOUS", problem))?;
+        self.server.check_against(self.gtf.timeout)?;
         Ok(self)
     }
 }

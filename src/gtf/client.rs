@@ -15,6 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use url::Url;
 
+use super::budget;
 use super::error::GtfError;
 use super::retry::{Repeatable, RetryPolicy};
 use super::token::{self, Lookup, TokenKey, TokenManager, UserToken};
@@ -438,9 +439,22 @@ impl GtfClient {
                     retry_after: Some(self.inner.breaker_open_for),
                 });
             }
+            // Within a request, an attempt gets at most what its budget has left.
+            let left = budget::remaining();
+            if left.is_some_and(|left| left.is_zero()) {
+                tracing::warn!(
+                    endpoint = endpoint.name(),
+                    "the request's time for GTF is spent; not calling"
+                );
+                return Err(GtfError::Timeout);
+            }
+            let timeout = left.map_or(self.timeout(), |left| left.min(self.timeout()));
             let started = Instant::now();
-            let outcome = self.attempt(build()).await;
-            if guarded {
+            let outcome = self.attempt(build().timeout(timeout)).await;
+            // A timeout of an attempt cut short says nothing of GTF's health.
+            let cut_short = timeout < self.timeout()
+                && matches!(&outcome, Err(e) if matches!(e.error, GtfError::Timeout));
+            if guarded && !cut_short {
                 match &outcome {
                     Err(e) if e.error.means_gtf_is_down() => self.inner.breaker.on_error(),
                     _ => self.inner.breaker.on_success(),
@@ -464,12 +478,12 @@ impl GtfClient {
                     error,
                     connect_failed,
                 }) => {
-                    let delay = self.inner.retry.next_delay(
-                        endpoint.repeatable(),
-                        attempts,
-                        &error,
-                        connect_failed,
-                    );
+                    let delay = self
+                        .inner
+                        .retry
+                        .next_delay(endpoint.repeatable(), attempts, &error, connect_failed)
+                        // No retry that the request's budget would end.
+                        .filter(|delay| budget::remaining().is_none_or(|left| *delay < left));
                     tracing::warn!(
                         endpoint = endpoint.name(),
                         attempts,

@@ -1,6 +1,7 @@
 //! The client side of the GTF boundary: typed calls, the shared token
 //! manager, retries, and the error shapes callers branch on.
 
+pub(crate) mod budget;
 mod client;
 mod error;
 mod retry;

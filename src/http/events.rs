@@ -8,12 +8,14 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, AuthUser};
 use super::problem::ApiError;
 use super::state::AppState;
+use super::stream_slots::Slot;
 use super::view::SubmissionView;
 use crate::domain::{PartnerUserId, Status, Submission};
 use crate::events::Change;
@@ -47,7 +49,9 @@ impl SubmissionEvent {
 const SAFETY_RELOAD: Duration = Duration::from_secs(30);
 
 /// Server-Sent Events: `event: submission` with the submission now and at
-/// every change, whichever replica made it, ending after a final state.
+/// every change, whichever replica made it, ending after a final state (or
+/// after `SSE_MAX_LIFETIME_SECS`: reconnect). A user may hold
+/// `SSE_MAX_STREAMS_PER_USER` streams at once.
 #[utoipa::path(
     get,
     path = "/v1/kyc/submissions/{id}/events",
@@ -63,6 +67,9 @@ pub(crate) async fn events(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Taken first: a user at the limit costs no database read.
+    let slot = state.streams.take(&user)?;
+    let ends_at = Instant::now() + state.streams.max_lifetime();
     // Subscribe before reading, so no change slips in between.
     let changes = state.changes.subscribe();
     let first = state.kyc.get(&user, id, false).await?;
@@ -74,6 +81,8 @@ pub(crate) async fn events(
             changes,
             pending: Some(first),
             last: None,
+            ends_at,
+            _slot: slot,
         },
         Watch::next,
     );
@@ -89,6 +98,10 @@ struct Watch {
     pending: Option<Submission>,
     /// The last version sent; `None` before the first.
     last: Option<Submission>,
+    /// `SSE_MAX_LIFETIME_SECS` after the start: the stream ends, so that
+    /// no stream holds its slot and its reloads for ever.
+    ends_at: Instant,
+    _slot: Slot,
 }
 
 impl Watch {
@@ -112,8 +125,9 @@ impl Watch {
                     Err(RecvError::Closed) => return None,
                 },
                 () = tokio::time::sleep(SAFETY_RELOAD) => true,
-                // The client reconnects to another replica.
+                // The client reconnects (to another replica, at shutdown).
                 () = self.state.shutdown.cancelled() => return None,
+                () = tokio::time::sleep_until(self.ends_at) => return None,
             };
             if reload {
                 // A failed read ends the stream; the client reconnects.

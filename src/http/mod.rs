@@ -4,13 +4,17 @@
 mod access;
 mod callback;
 mod callback_guard;
+mod conn_clock;
 mod events;
 mod extract;
 mod openapi;
 mod ops;
 mod problem;
+mod server;
 mod state;
+mod stream_slots;
 mod submissions;
+mod timeout;
 mod view;
 
 use axum::Router;
@@ -25,15 +29,23 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use callback_guard::CallbackGuard;
+pub(crate) use server::{ConnLimits, serve};
 pub use state::AppState;
+pub(crate) use stream_slots::StreamSlots;
+pub(crate) use timeout::RequestTimeout;
 
 /// Request bodies on `/v1`, and callbacks.
 const V1_BODY_LIMIT: usize = 16 * 1024;
 const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
-/// The service's routes and middleware; `cors_origins` are the web
-/// frontends allowed to call `/v1` from a browser (none: no CORS headers).
-pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
+/// The API's routes and middleware; `cors_origins` are the web frontends
+/// allowed to call `/v1` from a browser (none: no CORS headers). Every
+/// route but the event stream is bounded by `timeout`.
+pub(crate) fn router(
+    state: AppState,
+    cors_origins: &[HeaderValue],
+    timeout: RequestTimeout,
+) -> Router {
     let v1 = Router::new()
         .route(
             "/v1/kyc/submissions",
@@ -45,7 +57,6 @@ pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
             post(submissions::confirm),
         )
         .route("/v1/kyc/submissions/{id}/result", get(submissions::result))
-        .route("/v1/kyc/submissions/{id}/events", get(events::events))
         .layer(DefaultBodyLimit::max(V1_BODY_LIMIT));
     let callbacks = Router::new()
         .route(
@@ -55,22 +66,53 @@ pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
                 .patch(callback::receive),
         )
         .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT));
-    let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let bounded = Router::new()
         .merge(v1)
         .merge(callbacks)
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .merge(probes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
+        .layer(middleware::from_fn_with_state(timeout, timeout::bounded));
+    let streams = Router::new().route("/v1/kyc/submissions/{id}/events", get(events::events));
+    let routes = bounded
+        .merge(streams)
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
-        .with_state(state)
-        // Outermost last: secrets are marked before anything can log them,
-        // then every request gets an id that its response and errors carry.
+        .with_state(state);
+    outer(inner(routes).layer(cors(cors_origins)))
+}
+
+/// The metrics listener's routes: `/metrics`, and the probes, so that a
+/// scraper or a kubelet may use either listener.
+pub(crate) fn metrics_router(state: AppState, timeout: RequestTimeout) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(ops::metrics))
+        .merge(probes())
+        .layer(middleware::from_fn_with_state(timeout, timeout::bounded))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(state);
+    outer(inner(routes))
+}
+
+fn probes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+}
+
+/// Innermost: any error, extractor rejections included, names its request;
+/// one span, log line and metrics sample per request.
+fn inner(routes: Router) -> Router {
+    routes
         .layer(middleware::from_fn(problem::scope_request_id))
         .layer(middleware::from_fn(access::record))
-        .layer(cors(cors_origins))
+}
+
+/// Outermost last: secrets are marked before anything can log them, then
+/// every request gets an id that its response and errors carry.
+fn outer(routes: Router) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    routes
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -31,19 +31,19 @@ use super::{callback, events, ops, problem, submissions, view};
         callback::receive,
         ops::healthz,
         ops::readyz,
-        ops::metrics,
     ),
     components(schemas(problem::ProblemCode, problem::Problem, view::SubmissionView, view::ResultView, view::SubmissionList)),
     modifiers(&Security, &Problems),
     tags(
         (name = "submissions", description = "The KTP Scan flow for partner apps (end-user JWT)"),
         (name = "callbacks", description = "Where GTF pushes results"),
-        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "operations", description = "Health and readiness (metrics are on their own listener)"),
     )
 )]
 pub(crate) struct ApiDoc;
 
-/// The problems each operation can answer.
+/// The problems each operation can answer. Every one but the event stream
+/// may also time out (`REQUEST_TIMEOUT`).
 const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
     (
         "post",
@@ -64,12 +64,18 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
         "get",
         "/v1/kyc/submissions",
-        &[Unauthorized, InvalidParameter, DatabaseUnavailable],
+        &[
+            Unauthorized,
+            InvalidParameter,
+            DatabaseUnavailable,
+            RequestTimeout,
+        ],
     ),
     (
         "get",
@@ -82,6 +88,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
@@ -98,6 +105,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
@@ -113,12 +121,19 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
+            RequestTimeout,
         ],
     ),
     (
         "get",
         "/v1/kyc/submissions/{id}/events",
-        &[Unauthorized, SubmissionNotFound, InvalidParameter],
+        &[
+            Unauthorized,
+            SubmissionNotFound,
+            InvalidParameter,
+            TooManyStreams,
+            StreamsExhausted,
+        ],
     ),
     (
         "post",
@@ -130,6 +145,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             PayloadTooLarge,
             RateLimited,
             CallbackNotStored,
+            RequestTimeout,
         ],
     ),
 ];

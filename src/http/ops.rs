@@ -9,13 +9,12 @@ use serde_json::{Value, json};
 use super::state::AppState;
 use crate::{store, telemetry};
 
-/// Prometheus text; expose it on the internal network only.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+/// Prometheus text, on the metrics listener only (`METRICS_LISTEN_ADDR`),
+/// so it is not part of the API's document.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        telemetry::metrics::render(&state.db),
+        telemetry::metrics::render(&state.db, state.streams.open_count()),
     )
 }
 

@@ -66,6 +66,12 @@ pub(crate) enum ApiError {
     CallbackNotStored,
     #[error("rate limited")]
     RateLimited(Duration),
+    #[error("the request was not answered within the request timeout")]
+    RequestTimeout,
+    #[error("the user has as many event streams open as allowed")]
+    TooManyStreams,
+    #[error("this process serves as many event streams as allowed")]
+    StreamsExhausted,
     #[error(transparent)]
     Kyc(#[from] KycError),
 }
@@ -142,6 +148,9 @@ problem_codes! {
     DatabaseUnavailable => SERVICE_UNAVAILABLE, "Service unavailable", "The service's database is unavailable; retry later.";
     RateLimited => TOO_MANY_REQUESTS, "Too many requests", "Slow down; retry after the time in Retry-After.";
     ResultPurged => GONE, "Result purged", "The result's details were deleted under the retention policy.";
+    RequestTimeout => SERVICE_UNAVAILABLE, "Request timed out", "The request could not be answered in time; retry later.";
+    TooManyStreams => TOO_MANY_REQUESTS, "Too many event streams", "This user has as many event streams open as allowed; close one first.";
+    StreamsExhausted => SERVICE_UNAVAILABLE, "Event streams exhausted", "This server has as many event streams open as it allows; retry later.";
     Internal => INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side; it has been logged.";
 }
 
@@ -212,6 +221,9 @@ impl ApiError {
             Self::InvalidCallback(d) => Answer::detail(C::InvalidCallback, d),
             Self::CallbackNotStored => Answer::from(C::CallbackNotStored).retry_after(None),
             Self::RateLimited(wait) => Answer::from(C::RateLimited).retry_after(Some(*wait)),
+            Self::RequestTimeout => Answer::from(C::RequestTimeout).retry_after(None),
+            Self::TooManyStreams => C::TooManyStreams.into(),
+            Self::StreamsExhausted => Answer::from(C::StreamsExhausted).retry_after(None),
             Self::Kyc(e) => kyc_answer(e),
         }
     }

@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::callback_guard::CallbackGuard;
+use super::stream_slots::StreamSlots;
 use crate::auth::verify::JwtVerifier;
 use crate::events::ChangeFeed;
 use crate::kyc::Kyc;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub(crate) callbacks: Arc<CallbackGuard>,
     pub(crate) changes: ChangeFeed,
     pub(crate) limits: Arc<Limits>,
+    /// Open event streams, per user and in all.
+    pub(crate) streams: Arc<StreamSlots>,
     /// Cancelled at shutdown: long-lived responses (event streams) end.
     pub(crate) shutdown: CancellationToken,
 }

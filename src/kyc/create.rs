@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Kyc, KycError};
 use crate::domain::{KTP_SCAN, PartnerUserId, State, Submission, Upload};
-use crate::gtf::{Presigned, Session};
+use crate::gtf::{Presigned, Session, budget};
 use crate::store::idempotency::{self, Claim};
 use crate::store::submissions;
 
@@ -48,7 +48,9 @@ impl Kyc {
         req: CreateRequest,
     ) -> Result<Created, KycError> {
         let (kyc, owner) = (self.clone(), owner.clone());
-        let task = async move { kyc.create_to_the_end(&owner, req).await };
+        // The request's GTF budget goes with it: GTF's answer must come
+        // before the request's timeout, whoever still waits for it.
+        let task = budget::carried(async move { kyc.create_to_the_end(&owner, req).await });
         match self.detached.spawn(task.in_current_span()).await {
             Ok(created) => created,
             // Never aborted, and a runtime shutting down drops this caller

@@ -8,6 +8,8 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 
+use crate::domain::EventType;
+
 pub(crate) const HTTP_REQUESTS: &str = "http_requests_total";
 pub(crate) const HTTP_DURATION: &str = "http_request_duration_seconds";
 pub(crate) const GTF_REQUESTS: &str = "gtf_requests_total";
@@ -23,6 +25,42 @@ pub(crate) const DB_POOL_MAX: &str = "db_pool_max_connections";
 pub(crate) const WEBHOOK_ATTEMPTS: &str = "webhook_deliveries_total";
 pub(crate) const WEBHOOK_DURATION: &str = "webhook_attempt_duration_seconds";
 pub(crate) const WEBHOOK_OLDEST_PENDING: &str = "webhook_oldest_pending_seconds";
+pub(crate) const SSE_STREAMS_OPEN: &str = "sse_streams_open";
+
+/// Every label value each counter can carry. Each series exists at zero
+/// from the start, so that an alert on it can fire before its first event
+/// (a rate over a series that does not exist yet is no rate at all).
+const GTF_ENDPOINTS: &[&str] = &["token", "presign", "confirm", "status", "details", "upload"];
+const GTF_OUTCOMES: &[&str] = &[
+    "ok",
+    "unauthorized",
+    "rejected",
+    "quota_exceeded",
+    "unavailable",
+    "timeout",
+    "malformed",
+    "circuit_open",
+];
+const TOKEN_LOOKUP_RESULTS: &[&str] = &["hit", "miss"];
+const CALLBACK_RECEIVED_OUTCOMES: &[&str] = &[
+    "stored",
+    "duplicate",
+    "forbidden",
+    "unauthorized",
+    "rate_limited",
+    "invalid",
+    "not_stored",
+    "over_cap",
+];
+const CALLBACK_VERIFIED_OUTCOMES: &[&str] = &[
+    "checked",
+    "already_final",
+    "unknown_submission",
+    "unknown_status",
+    "failed",
+];
+const WEBHOOK_OUTCOMES: &[&str] = &["succeeded", "retrying", "failed"];
+const RECONCILER_OUTCOMES: &[&str] = &["ok", "failed"];
 
 /// Latency buckets from a cached read to a slow GTF call, in seconds.
 const BUCKETS: &[f64] = &[
@@ -46,6 +84,41 @@ pub(crate) fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Installs the recorder and registers every counter at zero (the gauges
+/// are taken at each scrape).
+pub(crate) fn init() {
+    handle();
+    for endpoint in GTF_ENDPOINTS {
+        for outcome in GTF_OUTCOMES {
+            metrics::counter!(GTF_REQUESTS, "endpoint" => *endpoint, "outcome" => *outcome)
+                .increment(0);
+        }
+    }
+    for result in TOKEN_LOOKUP_RESULTS {
+        metrics::counter!(TOKEN_LOOKUPS, "result" => *result).increment(0);
+    }
+    for outcome in GTF_OUTCOMES.iter().filter(|o| **o != "circuit_open") {
+        metrics::counter!(TOKEN_MINTS, "outcome" => *outcome).increment(0);
+    }
+    for outcome in CALLBACK_RECEIVED_OUTCOMES {
+        metrics::counter!(CALLBACKS_RECEIVED, "outcome" => *outcome).increment(0);
+    }
+    for outcome in CALLBACK_VERIFIED_OUTCOMES {
+        metrics::counter!(CALLBACKS_VERIFIED, "outcome" => *outcome).increment(0);
+    }
+    for outcome in RECONCILER_OUTCOMES {
+        metrics::counter!(RECONCILER_CHECKS, "outcome" => *outcome).increment(0);
+    }
+    metrics::counter!(RECONCILER_EXPIRED).increment(0);
+    for kind in EventType::ALL {
+        for outcome in WEBHOOK_OUTCOMES {
+            metrics::counter!(WEBHOOK_ATTEMPTS, "type" => kind.as_str(), "outcome" => *outcome)
+                .increment(0);
+        }
+    }
+    metrics::gauge!(WEBHOOK_OLDEST_PENDING).set(0.0);
+}
+
 /// Folds the histogram samples recorded since the last call into their
 /// buckets. The recorder keeps every sample until then: without a scrape,
 /// memory would grow with each request (the crate leaves this to us).
@@ -53,9 +126,11 @@ pub(crate) fn upkeep() {
     handle().run_upkeep();
 }
 
-/// The Prometheus text, with the pool gauges taken now.
-pub(crate) fn render(db: &PgPool) -> String {
+/// The Prometheus text, with the gauges taken now: the pool's, and the
+/// event streams open.
+pub(crate) fn render(db: &PgPool, open_streams: usize) -> String {
     let handle = handle();
+    metrics::gauge!(SSE_STREAMS_OPEN).set(open_streams as f64);
     let idle = db.num_idle() as f64;
     let size = f64::from(db.size());
     metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
@@ -66,6 +141,7 @@ pub(crate) fn render(db: &PgPool) -> String {
 }
 
 pub(crate) fn gtf_call(endpoint: &'static str, outcome: &'static str, elapsed: Duration) {
+    debug_assert!(GTF_ENDPOINTS.contains(&endpoint) && GTF_OUTCOMES.contains(&outcome));
     metrics::counter!(GTF_REQUESTS, "endpoint" => endpoint, "outcome" => outcome).increment(1);
     metrics::histogram!(GTF_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
 }
@@ -75,18 +151,22 @@ pub(crate) fn token_lookup(hit: bool) {
 }
 
 pub(crate) fn token_mint(outcome: &'static str) {
+    debug_assert!(GTF_OUTCOMES.contains(&outcome));
     metrics::counter!(TOKEN_MINTS, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn callback_received(outcome: &'static str) {
+    debug_assert!(CALLBACK_RECEIVED_OUTCOMES.contains(&outcome));
     metrics::counter!(CALLBACKS_RECEIVED, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn callback_verified(outcome: &'static str) {
+    debug_assert!(CALLBACK_VERIFIED_OUTCOMES.contains(&outcome));
     metrics::counter!(CALLBACKS_VERIFIED, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn reconciler_check(outcome: &'static str) {
+    debug_assert!(RECONCILER_OUTCOMES.contains(&outcome));
     metrics::counter!(RECONCILER_CHECKS, "outcome" => outcome).increment(1);
 }
 
@@ -105,6 +185,7 @@ pub(crate) fn http_request(method: &str, route: &str, status: u16, elapsed: Dura
 /// One delivery attempt by event type and outcome (`succeeded`,
 /// `retrying`, `failed`: the last one of a series).
 pub(crate) fn webhook_attempt(kind: &str, outcome: &'static str, elapsed: Duration) {
+    debug_assert!(WEBHOOK_OUTCOMES.contains(&outcome), "{outcome}");
     metrics::counter!(WEBHOOK_ATTEMPTS, "type" => kind.to_owned(), "outcome" => outcome)
         .increment(1);
     metrics::histogram!(WEBHOOK_DURATION).record(elapsed.as_secs_f64());

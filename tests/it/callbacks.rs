@@ -401,7 +401,7 @@ async fn a_submission_id_gets_at_most_20_inbox_rows() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(inbox_rows(app, "gtf-junk").await, 20);
-    let metrics = app.call(Method::GET, "/metrics", None).await.text();
+    let metrics = app.metrics().await;
     let over_cap: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix(r#"callbacks_received_total{outcome="over_cap"} "#))

@@ -146,3 +146,36 @@ fn a_short_callback_secret_stops_the_start_without_echoing_it() {
         assert!(!stderr.contains(short), "{stderr}");
     }
 }
+
+#[test]
+fn serve_refuses_a_request_timeout_that_leaves_gtf_no_time() {
+    let key = crate::support::app::data_key();
+    let mut env = vec![
+        ("DATABASE_URL", "postgres://u@127.0.0.1:9/db"),
+        ("GTF_TOKEN_BASE_URL", "http://127.0.0.1:9"),
+        ("GTF_API_BASE_URL", "http://127.0.0.1:9"),
+        ("GTF_CLIENT_ID", "c"),
+        ("GTF_PASS_KEY", "p"),
+        ("GTF_ONBOARDING_PARTNER", "P-BE-COE_KTP_SCAN"),
+        ("GTF_PARTNER_USER_ID_TYPE", "T"),
+        ("AUTH_JWT_SECRET", crate::support::app::JWT_SECRET),
+        ("CALLBACK_AUTH", crate::support::app::CALLBACK_AUTH),
+        ("BFF_DATA_KEY", key.as_str()),
+        // GTF_TIMEOUT_MS is 10 s by default: 12 s leave 7 s for it.
+        ("HTTP_REQUEST_TIMEOUT_SECS", "12"),
+    ];
+    let out = gtf_bff(&["serve"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("gtf-bff: configuration error: HTTP_REQUEST_TIMEOUT_SECS: "),
+        "{stderr}"
+    );
+    // With a shorter GTF timeout the same request timeout is fine: the
+    // start goes on to the (unreachable) database.
+    env.push(("GTF_TIMEOUT_MS", "5000"));
+    let out = gtf_bff(&["serve"], &env);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("HTTP_REQUEST_TIMEOUT_SECS"), "{stderr}");
+}

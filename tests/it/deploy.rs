@@ -211,6 +211,17 @@ fn the_deployment_listens_where_the_service_does() {
         "{configured} is unreachable from the kubelet"
     );
 
+    // So do the metrics, on a port of their own that the Service does not
+    // route.
+    let metrics_port = u64::from(defaults().server.metrics_addr.port());
+    assert_eq!(resolve_port(&Value::from("metrics"), c), metrics_port);
+    let metrics = kubernetes_config().server.metrics_addr;
+    assert_eq!(u64::from(metrics.port()), metrics_port);
+    assert!(
+        metrics.ip().is_unspecified(),
+        "{metrics} is unreachable from the scraper"
+    );
+
     let service = object("Service");
     let ports = service["spec"]["ports"].as_array().expect("Service ports");
     assert_eq!(ports.len(), 1, "{ports:?}");
@@ -247,6 +258,26 @@ async fn the_probes_ask_paths_the_service_answers() {
         let status = app.call(Method::GET, path, None).await.status;
         assert_eq!(status, StatusCode::OK, "{probe} {path}");
     }
+}
+
+#[tokio::test]
+async fn the_scrape_annotations_name_the_port_that_serves_metrics() {
+    let deployment = object("Deployment");
+    let annotations = string_map(
+        &deployment["spec"]["template"]["metadata"]["annotations"],
+        "pod annotations",
+    );
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    let c = container(&deployment);
+    let port: u64 = annotations["prometheus.io/port"].parse().unwrap();
+    assert_eq!(port, resolve_port(&Value::from("metrics"), c));
+    let path = &annotations["prometheus.io/path"];
+
+    let app = spawn_app().await;
+    let scraped = app.http.get(format!("{}{path}", app.metrics_url));
+    assert_eq!(scraped.send().await.unwrap().status(), StatusCode::OK);
+    let public = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND, "{path} on the API");
 }
 
 #[test]
@@ -461,10 +492,12 @@ fn the_image_runs_the_binary_as_a_non_root_user_with_a_healthcheck() {
         .split_whitespace()
         .map(|p| p.trim_end_matches("/tcp").parse().unwrap())
         .collect();
-    assert!(
-        exposed.contains(&defaults().listen_addr.port()),
-        "{exposed:?}"
-    );
+    for port in [
+        defaults().listen_addr.port(),
+        defaults().server.metrics_addr.port(),
+    ] {
+        assert!(exposed.contains(&port), "{port} not in {exposed:?}");
+    }
 
     // Only the binary goes into the image.
     for (_, args) in stage.iter().filter(|(i, _)| i == "COPY" || i == "ADD") {
@@ -621,7 +654,25 @@ fn compose_runs_the_service_the_simulator_and_postgres_out_of_the_box() {
         .unwrap_or_else(|e| panic!("gtf-bff: {e}"));
     let simulator = SimConfig::from_env(&Env::from_pairs(sim.env.clone()))
         .unwrap_or_else(|e| panic!("sim: {e}"));
-    assert_eq!(bff.container_ports(), [service.listen_addr.port()]);
+    assert_eq!(
+        bff.container_ports(),
+        [
+            service.listen_addr.port(),
+            service.server.metrics_addr.port()
+        ]
+    );
+    assert!(service.server.metrics_addr.ip().is_unspecified());
+    // The metrics are published on the host's loopback only.
+    let published: Vec<&str> = bff.doc["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        published[1].starts_with("127.0.0.1:"),
+        "{published:?}: metrics open to the network"
+    );
     assert_eq!(sim.container_ports(), [simulator.listen_addr.port()]);
 
     // ...in which the containers find each other,

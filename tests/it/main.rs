@@ -16,6 +16,7 @@ mod gtf_client;
 mod operations;
 mod reconciler;
 mod robustness;
+mod server;
 mod sim;
 mod support;
 mod webhooks;

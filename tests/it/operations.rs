@@ -15,6 +15,8 @@ use crate::support::app::{
     CALLBACK_AUTH, JWT_SECRET, Reply, TestApp, gtf_presigning, presign_ok, spawn_app,
     spawn_app_against, spawn_app_against_waiting, spawn_app_receiving_callbacks, spawn_app_with,
 };
+use crate::support::binary::Service;
+use crate::support::db::TestDb;
 use crate::support::fake_gtf::{URLS_PATH, after};
 use crate::support::wait::wait_until;
 use crate::support::{PASS_KEY, logs, sim_config};
@@ -40,10 +42,13 @@ async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
         "/coe/submissions-callback",
         "/healthz",
         "/readyz",
-        "/metrics",
     ] {
         assert!(paths.contains(path), "{path} missing from {paths:?}");
     }
+    assert!(
+        !paths.contains("/metrics"),
+        "served on the metrics listener only"
+    );
     let codes: BTreeSet<&str> = doc.body["components"]["schemas"]["ProblemCode"]["enum"]
         .as_array()
         .unwrap()
@@ -70,6 +75,9 @@ async fn the_openapi_document_describes_every_endpoint_and_problem_code() {
         "INVALID_CALLBACK",
         "CALLBACK_NOT_STORED",
         "FORBIDDEN",
+        "REQUEST_TIMEOUT",
+        "TOO_MANY_STREAMS",
+        "STREAMS_EXHAUSTED",
     ] {
         assert!(codes.contains(code), "{code} missing");
     }
@@ -109,7 +117,7 @@ async fn metrics_name_routes_by_template_and_never_carry_ids() {
     let app = spawn_app().await;
     let id = app.submit("kate").await;
     app.get("kate", &format!("/v1/kyc/submissions/{id}")).await;
-    let metrics = app.call(Method::GET, "/metrics", None).await.text();
+    let metrics = app.metrics().await;
     for series in [
         r#"http_requests_total{method="GET",route="/v1/kyc/submissions/{id}",status="200"}"#,
         r#"http_requests_total{method="POST",route="/v1/kyc/submissions",status="201"}"#,
@@ -426,4 +434,87 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
         .send()
         .await;
     assert!(after_shutdown.is_err(), "no new requests after shutdown");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = spawn_app().await;
+    let public = app.send(app.http.get(app.url("/metrics"))).await;
+    public.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert!(app.metrics().await.contains("http_requests_total"));
+    for base in [&app.base_url, &app.metrics_url] {
+        for probe in ["/healthz", "/readyz"] {
+            let r = app.send(app.http.get(format!("{base}{probe}"))).await;
+            assert_eq!(r.status, StatusCode::OK, "{base}{probe}");
+        }
+    }
+    // The metrics listener serves nothing of the API.
+    let api = app
+        .send(
+            app.http
+                .get(format!("{}/v1/kyc/submissions", app.metrics_url)),
+        )
+        .await;
+    api.assert_problem(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+/// The real binary, just started: every counter already exists at zero for
+/// each of its outcomes, so an alert on any of them can fire before the
+/// first event (the test process's own counters are shared by its apps).
+#[tokio::test]
+async fn a_fresh_process_has_every_series_at_zero() {
+    let db = TestDb::new().await;
+    let service = Service::new(&db.url, "http://127.0.0.1:9", &[]);
+    let mut process = service.start().await;
+    let text = reqwest::get(format!("{}/metrics", service.metrics_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    process.kill();
+    let mut expected = vec![
+        r#"gtf_token_cache_lookups_total{result="hit"} 0"#.to_owned(),
+        r#"gtf_token_cache_lookups_total{result="miss"} 0"#.to_owned(),
+        r#"gtf_token_mints_total{outcome="ok"} 0"#.to_owned(),
+        r#"gtf_token_mints_total{outcome="unavailable"} 0"#.to_owned(),
+        r#"callbacks_verified_total{outcome="failed"} 0"#.to_owned(),
+        r#"callbacks_verified_total{outcome="checked"} 0"#.to_owned(),
+        r#"reconciler_checks_total{outcome="ok"} 0"#.to_owned(),
+        r#"reconciler_checks_total{outcome="failed"} 0"#.to_owned(),
+        "sse_streams_open 0".to_owned(),
+        r#"db_pool_connections{state="in_use"}"#.to_owned(),
+    ];
+    for outcome in [
+        "stored",
+        "duplicate",
+        "forbidden",
+        "unauthorized",
+        "rate_limited",
+        "invalid",
+        "not_stored",
+        "over_cap",
+    ] {
+        expected.push(format!(
+            r#"callbacks_received_total{{outcome="{outcome}"}} 0"#
+        ));
+    }
+    for endpoint in ["token", "presign", "confirm", "status", "details", "upload"] {
+        for outcome in ["ok", "unavailable", "timeout", "rejected", "circuit_open"] {
+            expected.push(format!(
+                r#"gtf_requests_total{{endpoint="{endpoint}",outcome="{outcome}"}} 0"#
+            ));
+        }
+    }
+    for outcome in ["succeeded", "retrying", "failed"] {
+        expected.push(format!(
+            r#"webhook_deliveries_total{{type="kyc.submission.completed",outcome="{outcome}"}} 0"#
+        ));
+    }
+    expected.push("webhook_oldest_pending_seconds 0".to_owned());
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|series| !text.lines().any(|l| l.starts_with(series.as_str())))
+        .collect();
+    assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
 }

@@ -463,10 +463,7 @@ async fn deliveries_are_counted_and_follow_the_retention() {
     .await;
     app.submit("lia").await;
     receiver.wait_for("two events", |d| d.len() == 2).await;
-    let metrics = app
-        .call(reqwest::Method::GET, "/metrics", None)
-        .await
-        .text();
+    let metrics = app.metrics().await;
     for series in [
         r#"webhook_deliveries_total{type="kyc.submission.completed",outcome="succeeded"}"#,
         "webhook_attempt_duration_seconds_count",

@@ -107,13 +107,44 @@ async fn a_presign_answer_that_is_not_gtfs_shape_is_502() {
 #[tokio::test]
 async fn a_presign_past_the_timeout_is_504() {
     let fake = gtf_presigning(|n| after(Duration::from_secs(3), presign_ok(n))).await;
+    // Timed from the request: a loaded machine may take seconds to start
+    // the app.
+    let app = spawn_app_against(&fake).await;
     let started = std::time::Instant::now();
-    let reply = create_against(&fake).await;
+    let reply = create_and_check_nothing_stored(&app).await;
     reply.assert_problem(StatusCode::GATEWAY_TIMEOUT, "GTF_TIMEOUT");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "the answer does not wait for GTF"
     );
+}
+
+/// A GTF slow on every call, each within `GTF_TIMEOUT_MS`: retried, its
+/// token refused and minted again, the calls of one request would outlast
+/// the request timeout. The request's GTF budget ends them first, so the
+/// answer is GTF's timeout, not the request's.
+#[tokio::test]
+async fn a_gtf_slow_on_every_call_is_answered_as_a_gtf_timeout_within_the_request() {
+    let slow = Duration::from_millis(1500);
+    let fake = gtf_presigning(move |n| match n {
+        3 => after(slow, gtf_error(401, "UNAUTHORIZED")),
+        _ => after(slow, gtf_error(503, "SERVICE_UNAVAILABLE")),
+    })
+    .await;
+    let base_url = fake.base_url.clone();
+    let app = spawn_app_with(sim_config(), move |c| {
+        c.gtf = gtf_config(&base_url, Duration::from_secs(2));
+        // The shortest the start check allows for that GTF timeout: a 3 s
+        // budget for GTF, where six 1.5 s attempts would take 9 s.
+        c.server.request_timeout = Duration::from_secs(8);
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let reply = create_and_check_nothing_stored(&app).await;
+    let elapsed = started.elapsed();
+    reply.assert_problem(StatusCode::GATEWAY_TIMEOUT, "GTF_TIMEOUT");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_eq!(fake.hits(URLS_PATH), 2, "no attempt after the budget");
 }
 
 #[tokio::test]

@@ -11,8 +11,8 @@ use futures::future::BoxFuture;
 use gtf_bff::app::App;
 use gtf_bff::callback_auth::CallbackCredential;
 use gtf_bff::config::{
-    AuthConfig, CallbackConfig, JwtKeyConfig, ReconcilerConfig, ServiceConfig, TokenIssuerConfig,
-    WebhookConfig,
+    AuthConfig, CallbackConfig, Env, JwtKeyConfig, ReconcilerConfig, ServerConfig, ServiceConfig,
+    StreamConfig, TokenIssuerConfig, WebhookConfig,
 };
 use gtf_bff::sim::SimConfig;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -45,12 +45,14 @@ pub fn data_key() -> String {
 
 pub struct TestApp {
     pub base_url: String,
+    /// The metrics listener (`METRICS_LISTEN_ADDR`).
+    pub metrics_url: String,
     /// Shared with sibling instances.
     pub sim: Arc<Sim>,
     pub db: PgPool,
     pub http: reqwest::Client,
     stop: CancellationToken,
-    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: tokio::task::JoinHandle<()>,
     // Declared after the pool so it is dropped after it; the last instance
     // sharing it drops the database.
     db_handle: Arc<TestDb>,
@@ -90,6 +92,9 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         retention: Duration::from_secs(90 * 86_400),
         demo: false,
         webhooks: WebhookConfig::default(),
+        // As in production; `metrics_addr` is unused (tests bind port 0).
+        server: ServerConfig::from_env(&Env::default()).unwrap(),
+        streams: StreamConfig::from_env(&Env::default()).unwrap(),
     }
 }
 
@@ -156,7 +161,7 @@ impl TestApp {
     /// after which the process would exit.
     pub async fn shut_down_and_wait(&mut self) {
         self.stop.cancel();
-        (&mut self.serving).await.unwrap().unwrap();
+        (&mut self.serving).await.unwrap();
     }
 
     /// Another replica: the same database and simulator, its own process
@@ -213,9 +218,12 @@ async fn launch(
         .expect("the app builds");
     let pool = app.state.db.clone();
     let addr = listener.local_addr().unwrap();
-    let serving = tokio::spawn(app.serve(listener));
+    let metrics = bind().await;
+    let metrics_url = format!("http://{}", metrics.local_addr().unwrap());
+    let serving = tokio::spawn(app.serve(listener, metrics));
     TestApp {
         base_url: format!("http://{addr}"),
+        metrics_url,
         sim,
         db: pool,
         http: reqwest::Client::new(),
@@ -259,10 +267,12 @@ impl TestApp {
     /// The one way a test builds a request to the service: `method` on
     /// `path`, with a token for `user` when given. Headers or a body may be
     /// added before [`TestApp::send`]; the helpers below are built on it.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
     pub fn request(&self, method: Method, path: &str, user: Option<&str>) -> RequestBuilder {
-        let req = self
-            .http
-            .request(method, format!("{}{path}", self.base_url));
+        let req = self.http.request(method, self.url(path));
         match user {
             Some(user) => req.bearer_auth(self.token(user)),
             None => req,
@@ -459,6 +469,15 @@ pub fn gtf_error(status: u16, cause: &str) -> Response {
 }
 
 impl TestApp {
+    /// The Prometheus text from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .send(self.http.get(format!("{}/metrics", self.metrics_url)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.text()
+    }
+
     /// Rows in `submissions`, whoever owns them.
     pub async fn submission_rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM submissions")

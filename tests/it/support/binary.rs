@@ -11,6 +11,7 @@ use super::{CLIENT_ID, PASS_KEY};
 /// How to start the service on one port, again and again.
 pub struct Service {
     pub base_url: String,
+    pub metrics_url: String,
     env: Vec<(String, String)>,
 }
 
@@ -38,14 +39,11 @@ impl Service {
     /// Against `database_url` and GTF at `gtf`, on a free port, with `extra`
     /// settings on top of the tests' usual ones.
     pub fn new(database_url: &str, gtf: &str, extra: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let (port, metrics_port) = (free_port(), free_port());
         let mut env: Vec<(String, String)> = [
             ("DATABASE_URL", database_url),
             ("BFF_LISTEN_ADDR", &format!("127.0.0.1:{port}")),
+            ("METRICS_LISTEN_ADDR", &format!("127.0.0.1:{metrics_port}")),
             ("GTF_TOKEN_BASE_URL", gtf),
             ("GTF_API_BASE_URL", gtf),
             ("GTF_CLIENT_ID", CLIENT_ID),
@@ -64,6 +62,7 @@ impl Service {
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Self {
             base_url: format!("http://127.0.0.1:{port}"),
+            metrics_url: format!("http://127.0.0.1:{metrics_port}"),
             env,
         }
     }
@@ -96,4 +95,13 @@ impl Service {
         .await;
         process
     }
+}
+
+/// A port free a moment ago, for a process that binds it itself.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -1,0 +1,130 @@
+//! Serving a router on a listener: HTTP/1.1 and HTTP/2 (cleartext), each
+//! connection bounded in number, in the size of its request heads, and in
+//! how long it may sit idle or take to send a request's headers; a graceful
+//! drain at shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use super::conn_clock::{ConnClock, Tracked, Watched};
+
+/// The request line and headers of one request, at most: a larger head is
+/// answered `431` (HTTP/1.1) or refused (HTTP/2). hyper's default, ~400 KiB
+/// per connection, let a few hundred slow clients hold a pod's memory.
+pub(crate) const MAX_HEAD_BYTES: usize = 32 * 1024;
+
+/// What each connection may hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnLimits {
+    pub(crate) header_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    /// Open connections; more wait in the listen backlog to be accepted.
+    pub(crate) max_connections: usize,
+}
+
+/// Serves `router` on `listener` until `shutdown`; then stops accepting and
+/// returns once every connection has finished its requests (the caller
+/// bounds that wait).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnLimits,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let builder = Arc::new(builder());
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = accept(&listener, &slots) => accepted,
+        };
+        let (slot, stream, peer) = accepted;
+        let watcher = graceful.watcher();
+        let (builder, router) = (builder.clone(), router.clone());
+        tokio::spawn(async move {
+            let clock = ConnClock::new(limits.header_timeout, limits.idle_timeout);
+            let io = TokioIo::new(Watched::new(stream, clock.clone()));
+            let requests = clock.clone();
+            let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+                let in_flight = requests.request();
+                let mut request = request.map(Body::new);
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let router = router.clone();
+                async move {
+                    let response = router.oneshot(request).await?;
+                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
+                }
+            });
+            let connection = watcher.watch(builder.serve_connection(io, service));
+            tokio::select! {
+                served = connection => {
+                    if let Err(e) = served {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                why = clock.expired() => tracing::debug!(%peer, ?why, "connection closed"),
+            }
+            drop(slot);
+        });
+    }
+    // Dropping the listener refuses new connections at once.
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+fn builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // No timer is given to hyper: its header timer would also cut the wait
+    // between keep-alive requests (see `conn_clock`).
+    builder.http1().max_buf_size(MAX_HEAD_BYTES);
+    builder.http2().max_header_list_size(MAX_HEAD_BYTES as u32);
+    builder
+}
+
+/// The next connection, once one of the slots is free.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (OwnedSemaphorePermit, TcpStream, SocketAddr) {
+    let Ok(slot) = slots.clone().acquire_owned().await else {
+        // The semaphore is never closed.
+        return std::future::pending().await;
+    };
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => return (slot, stream, peer),
+            // The client gave up before we accepted: nothing to do.
+            Err(e) if is_connection_error(&e) => {}
+            // Out of file descriptors, most likely: give connections time
+            // to close instead of spinning.
+            Err(e) => {
+                tracing::error!(error = %e, "accepting a connection failed; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
