@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
+use super::scope::{Granted, ScopeClaims};
 use crate::config::{AuthConfig, JwtKeyConfig};
 use crate::domain::PartnerUserId;
 
@@ -50,6 +51,16 @@ pub(crate) enum AuthError {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    #[serde(flatten)]
+    scopes: ScopeClaims,
+}
+
+/// A token that passed every check: whose it is, and the operator scopes
+/// it grants.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    pub(crate) user: PartnerUserId,
+    pub(crate) scopes: Granted,
 }
 
 pub(crate) struct JwtVerifier {
@@ -95,6 +106,10 @@ impl JwtVerifier {
     }
 
     pub(crate) async fn verify(&self, token: &str) -> Result<PartnerUserId, AuthError> {
+        self.verify_with_scopes(token).await.map(|v| v.user)
+    }
+
+    pub(crate) async fn verify_with_scopes(&self, token: &str) -> Result<Verified, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (key, alg) = match &self.keys {
             Keys::Fixed(key, alg) => (key.clone(), *alg),
@@ -138,7 +153,10 @@ impl JwtVerifier {
             },
             _ => AuthError::Malformed,
         })?;
-        PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)
+        Ok(Verified {
+            user: PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)?,
+            scopes: Granted::from(&data.claims.scopes),
+        })
     }
 }
 
