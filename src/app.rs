@@ -27,6 +27,7 @@ pub struct App {
     shutdown_grace: Duration,
     cors_origins: Vec<::http::HeaderValue>,
     retention: Duration,
+    audit_retention: Duration,
     shutdown: CancellationToken,
 }
 
@@ -75,6 +76,7 @@ impl App {
             shutdown_grace: config.shutdown_grace,
             cors_origins: config.cors_origins.clone(),
             retention: config.retention,
+            audit_retention: config.audit_retention,
             shutdown,
         })
     }
@@ -88,6 +90,7 @@ impl App {
             changes: self.state.changes.clone(),
             limits: self.state.limits.clone(),
             retention: self.retention,
+            audit_retention: self.audit_retention,
         };
         let kyc = self.state.kyc.clone();
         let mut workers = workers::spawn(kyc.clone(), deps, self.shutdown.clone());

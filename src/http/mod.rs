@@ -7,6 +7,7 @@ mod callback_guard;
 mod events;
 mod extract;
 mod openapi;
+mod operator;
 mod ops;
 mod problem;
 mod state;
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -27,7 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use callback_guard::CallbackGuard;
 pub use state::AppState;
 
-/// Request bodies on `/v1`, and callbacks.
+/// Request bodies on `/v1` and `/ops/v1`, and callbacks.
 const V1_BODY_LIMIT: usize = 16 * 1024;
 const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
@@ -55,9 +56,26 @@ pub(crate) fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
                 .patch(callback::receive),
         )
         .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT));
+    let operators = Router::new()
+        .route("/ops/v1/submissions", get(operator::search))
+        .route("/ops/v1/submissions/{id}", get(operator::submission))
+        .route("/ops/v1/submissions/{id}/result", get(operator::result))
+        .route("/ops/v1/submissions/{id}/refresh", post(operator::refresh))
+        .route(
+            "/ops/v1/webhooks/{deliveryId}/resend",
+            post(operator::resend),
+        )
+        .route(
+            "/ops/v1/webhooks/resend-failed",
+            post(operator::resend_failed),
+        )
+        .route("/ops/v1/users/{partnerUserId}", delete(operator::erase))
+        .route("/ops/v1/audit", get(operator::audit))
+        .layer(DefaultBodyLimit::max(V1_BODY_LIMIT));
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(v1)
+        .merge(operators)
         .merge(callbacks)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -12,7 +12,7 @@ use utoipa::openapi::{ContentBuilder, Ref};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::ProblemCode::{self, *};
-use super::{callback, events, ops, problem, submissions, view};
+use super::{callback, events, operator, ops, problem, submissions, view};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +32,14 @@ use super::{callback, events, ops, problem, submissions, view};
         ops::healthz,
         ops::readyz,
         ops::metrics,
+        operator::search,
+        operator::submission,
+        operator::result,
+        operator::refresh,
+        operator::resend,
+        operator::resend_failed,
+        operator::erase,
+        operator::audit,
     ),
     components(schemas(problem::ProblemCode, problem::Problem, view::SubmissionView, view::ResultView, view::SubmissionList)),
     modifiers(&Security, &Problems),
@@ -39,6 +47,7 @@ use super::{callback, events, ops, problem, submissions, view};
         (name = "submissions", description = "The KTP Scan flow for partner apps (end-user JWT)"),
         (name = "callbacks", description = "Where GTF pushes results"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "operator", description = "The partner's support staff and back-office services: JWTs from the same issuer as end users', whose `scope` (space-separated) or `scp` (array) claim holds `kyc:read` (to look) or `kyc:admin` (to act; includes `kyc:read`). Without it: 403 FORBIDDEN. Every read of KTP data and every action is recorded in the access audit log"),
     )
 )]
 pub(crate) struct ApiDoc;
@@ -108,6 +117,7 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             SubmissionNotFound,
             ResultNotReady,
             ResultPurged,
+            ResultErased,
             InvalidParameter,
             GtfError,
             GtfUnavailable,
@@ -130,6 +140,103 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             PayloadTooLarge,
             RateLimited,
             CallbackNotStored,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/submissions",
+        &[
+            Unauthorized,
+            Forbidden,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/submissions/{id}",
+        &[
+            Unauthorized,
+            Forbidden,
+            SubmissionNotFound,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/submissions/{id}/result",
+        &[
+            Unauthorized,
+            Forbidden,
+            SubmissionNotFound,
+            ResultNotReady,
+            ResultPurged,
+            ResultErased,
+            InvalidParameter,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "post",
+        "/ops/v1/submissions/{id}/refresh",
+        &[
+            Unauthorized,
+            Forbidden,
+            SubmissionNotFound,
+            InvalidParameter,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "post",
+        "/ops/v1/webhooks/{deliveryId}/resend",
+        &[
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            DeliveryInFlight,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "post",
+        "/ops/v1/webhooks/resend-failed",
+        &[
+            MalformedJson,
+            Unauthorized,
+            Forbidden,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            InvalidBody,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "delete",
+        "/ops/v1/users/{partnerUserId}",
+        &[
+            Unauthorized,
+            Forbidden,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/audit",
+        &[
+            Unauthorized,
+            Forbidden,
+            InvalidParameter,
+            DatabaseUnavailable,
         ],
     ),
 ];
@@ -186,6 +293,7 @@ fn operation<'a>(
     match method {
         "get" => item.get.as_mut(),
         "post" => item.post.as_mut(),
+        "delete" => item.delete.as_mut(),
         _ => None,
     }
 }
