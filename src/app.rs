@@ -28,6 +28,7 @@ pub struct App {
     cors_origins: Vec<::http::HeaderValue>,
     retention: Duration,
     server: ServerConfig,
+    audit_retention: Duration,
     shutdown: CancellationToken,
 }
 
@@ -83,6 +84,7 @@ impl App {
             cors_origins: config.cors_origins.clone(),
             retention: config.retention,
             server: config.server,
+            audit_retention: config.audit_retention,
             shutdown,
         })
     }
@@ -97,6 +99,7 @@ impl App {
             changes: self.state.changes.clone(),
             limits: self.state.limits.clone(),
             retention: self.retention,
+            audit_retention: self.audit_retention,
         };
         let kyc = self.state.kyc.clone();
         let mut workers = workers::spawn(kyc.clone(), deps, self.shutdown.clone());

@@ -53,9 +53,13 @@ pub enum Command {
     /// Print a JWT for a user, signed with AUTH_JWT_SECRET (and carrying
     /// AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE when set), for trying the API with curl.
     Token {
-        /// The partner user id (the `sub` claim).
+        /// The partner user id (the `sub` claim); an operator's name with --scope.
         #[arg(long)]
         sub: String,
+        /// Operator scopes for /ops/v1, space-separated: "kyc:read" or
+        /// "kyc:read kyc:admin" (the `scope` claim).
+        #[arg(long)]
+        scope: Option<String>,
         /// Lifetime of the token in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl_secs: u64,

@@ -22,8 +22,12 @@
 //!   flow.rs            read, list (cursors), confirm, and sync (ask GTF, apply its answer)
 //!   callbacks.rs       parse and store callbacks; verify them by asking GTF
 //!   reconcile.rs       the reconciler's pass: expire lapsed uploads, look at due submissions
-//!   result.rs          fetch GTF's details once, seal them, serve them
-//!   retention.rs       purge what is past RETENTION_DAYS
+//!   result.rs          fetch GTF's details once, seal them, serve them (audited)
+//!   operator.rs        the operator API's reads and actions
+//!   erasure.rs         erase a user's personal data, in one transaction
+//!   audit.rs           the access audit log
+//!   cursor.rs          signed list cursors
+//!   retention.rs       purge what is past RETENTION_DAYS (the audit log: AUDIT_RETENTION_DAYS)
 //! http/              the HTTP edge
 //!   mod.rs             routes and middleware (the API's listener, the metrics listener)
 //!   server.rs          serving a listener: HTTP/1.1 and HTTP/2, connection cap, head limit
@@ -31,6 +35,7 @@
 //!   timeout.rs         the request timeout, and the GTF budget within it
 //!   submissions.rs, events.rs, ops.rs   handlers: /v1, SSE, health/readiness/metrics
 //!   stream_slots.rs    how many event streams may be open, per user and in all
+//!   operator.rs        handlers: /ops/v1, the operator API
 //!   extract.rs, view.rs                 extractors (JWT, JSON, headers) and response shapes
 //!   problem.rs         the one error table: every code, status and title
 //!   openapi.rs         the OpenAPI document and which problems each operation answers
@@ -41,7 +46,7 @@
 //!                    error.rs (what callers branch on), wire.rs (GTF's JSON, read leniently),
 //!                    budget.rs (how long a request's GTF calls may still take)
 //! sim/               the GTF simulator
-//! auth/              end-user JWTs: verify.rs; issue.rs for `gtf-bff token`
+//! auth/              JWTs: verify.rs; scope.rs (operators'); issue.rs for `gtf-bff token`
 //! callback_auth.rs   the CALLBACK_AUTH syntax, shared by the callback guard and the simulator
 //! crypto.rs          data keys: sealing KTP data, signing list cursors
 //! events.rs          the change feed: one LISTEN per process, fanned out to event streams

@@ -47,10 +47,16 @@ impl From<anyhow::Error> for Failure {
 
 fn run(command: Command, env: &Env) -> Result<(), Failure> {
     match command {
-        Command::Token { sub, ttl_secs } => {
+        Command::Token {
+            sub,
+            scope,
+            ttl_secs,
+        } => {
             let cfg = TokenIssuerConfig::from_env(env)?;
-            let jwt = gtf_bff::auth::issue::issue_hs256(&cfg, &sub, Duration::from_secs(ttl_secs))
-                .context("signing the token")?;
+            let ttl = Duration::from_secs(ttl_secs);
+            let jwt =
+                gtf_bff::auth::issue::issue_hs256_with_scope(&cfg, &sub, scope.as_deref(), ttl)
+                    .context("signing the token")?;
             println!("{jwt}");
             Ok(())
         }

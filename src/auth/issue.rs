@@ -1,5 +1,5 @@
 //! Signing JWTs like a partner's identity provider would, for `gtf-bff token`
-//! and for tests.
+//! (end users', and operators' with scopes) and for tests.
 
 use std::time::Duration;
 
@@ -19,12 +19,25 @@ struct Claims<'a> {
     iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<&'a str>,
+    /// Operator scopes, space-separated (`kyc:read kyc:admin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
 }
 
 /// An HS256 token for `sub`, valid for `ttl` from now.
 pub fn issue_hs256(
     cfg: &TokenIssuerConfig,
     sub: &str,
+    ttl: Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    issue_hs256_with_scope(cfg, sub, None, ttl)
+}
+
+/// Like [`issue_hs256`], granting `scope` (space-separated) when given.
+pub fn issue_hs256_with_scope(
+    cfg: &TokenIssuerConfig,
+    sub: &str,
+    scope: Option<&str>,
     ttl: Duration,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -34,6 +47,7 @@ pub fn issue_hs256(
         exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
         iss: cfg.issuer.as_deref(),
         aud: cfg.audience.as_deref(),
+        scope,
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),

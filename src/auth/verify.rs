@@ -14,6 +14,7 @@ use tokio::sync::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::scope::{Granted, ScopeClaims};
 use crate::config::{AuthConfig, JwtKeyConfig};
 use crate::domain::PartnerUserId;
 
@@ -78,6 +79,16 @@ pub(crate) enum AuthError {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    #[serde(flatten)]
+    scopes: ScopeClaims,
+}
+
+/// A token that passed every check: whose it is, and the operator scopes
+/// it grants.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    pub(crate) user: PartnerUserId,
+    pub(crate) scopes: Granted,
 }
 
 pub(crate) struct JwtVerifier {
@@ -158,6 +169,10 @@ impl JwtVerifier {
     }
 
     pub(crate) async fn verify(&self, token: &str) -> Result<PartnerUserId, AuthError> {
+        self.verify_with_scopes(token).await.map(|v| v.user)
+    }
+
+    pub(crate) async fn verify_with_scopes(&self, token: &str) -> Result<Verified, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (key, alg) = match &self.keys {
             Keys::Fixed(key, alg) => (key.clone(), *alg),
@@ -201,7 +216,10 @@ impl JwtVerifier {
             },
             _ => AuthError::Malformed,
         })?;
-        PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)
+        Ok(Verified {
+            user: PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)?,
+            scopes: Granted::from(&data.claims.scopes),
+        })
     }
 }
 

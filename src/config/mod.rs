@@ -79,6 +79,9 @@ pub struct ServiceConfig {
     /// `RETENTION_DAYS`: result details and raw callback bodies are purged
     /// this long after they were stored.
     pub retention: Duration,
+    /// `AUDIT_RETENTION_DAYS`: access audit entries are purged this long
+    /// after they were written; never shorter than `retention`.
+    pub audit_retention: Duration,
     /// `BFF_DEMO`: the secrets published with the repository are allowed.
     pub demo: bool,
     pub webhooks: WebhookConfig,
@@ -134,6 +137,14 @@ impl ServiceConfig {
             ),
             server: ServerConfig::from_env(env)?,
             streams: StreamConfig::from_env(env)?,
+            audit_retention: Duration::from_secs(
+                86_400
+                    * env.parse_or::<u64>(
+                        "AUDIT_RETENTION_DAYS",
+                        DEFAULT_AUDIT_RETENTION_DAYS,
+                        "a whole number of days",
+                    )?,
+            ),
         }
         .validated()
     }
@@ -154,9 +165,21 @@ impl ServiceConfig {
         DataKeys::from_base64(&self.data_key, &self.previous_data_keys)
             .map_err(|problem| ConfigError::new("BFF_DATA_KEY_PREVIOUS", problem))?;
         self.server.check_against(self.gtf.timeout)?;
+        // The log says who read data that is itself gone after RETENTION_DAYS:
+        // it must outlive it.
+        if self.audit_retention < self.retention {
+            return Err(ConfigError::new(
+                "AUDIT_RETENTION_DAYS",
+                "must be at least RETENTION_DAYS",
+            ));
+        }
         Ok(self)
     }
 }
+
+/// Five years: a common keeping period for KYC records. Set what your
+/// regulator asks for.
+const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 5 * 365;
 
 /// Who may deliver callbacks: `CALLBACK_AUTH`, `CALLBACK_ALLOWED_IPS`,
 /// `TRUSTED_PROXIES`.
@@ -504,6 +527,30 @@ mod tests {
         let env = Env::from_pairs([("DATABASE_URL", "mysql://u:hunter2@h/db")]);
         let err = database_url(&env).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn the_audit_log_is_kept_five_years_and_never_shorter_than_the_data() {
+        let service = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("AUTH_JWT_SECRET", "a-secret-of-at-least-thirty-two-chars"),
+                ("CALLBACK_AUTH", "bearer:a-callback-secret-of-32-characters"),
+                (
+                    "BFF_DATA_KEY",
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                ),
+            ];
+            pairs.extend_from_slice(extra);
+            ServiceConfig::from_env(&gtf_env(&pairs))
+        };
+        let defaults = service(&[]).unwrap();
+        assert_eq!(defaults.audit_retention, Duration::from_secs(1825 * 86_400));
+        let err =
+            service(&[("RETENTION_DAYS", "400"), ("AUDIT_RETENTION_DAYS", "365")]).unwrap_err();
+        assert_eq!(err.var, "AUDIT_RETENTION_DAYS");
+        let err = service(&[("AUDIT_RETENTION_DAYS", "soon")]).unwrap_err();
+        assert_eq!(err.var, "AUDIT_RETENTION_DAYS");
     }
 
     #[test]

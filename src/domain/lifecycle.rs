@@ -19,6 +19,8 @@ pub(crate) enum Cause {
     Reconciler,
     Expiry,
     ResultFetch,
+    /// An operator asked for GTF's word (`/ops/v1/.../refresh`).
+    Operator,
 }
 
 impl Cause {
@@ -31,6 +33,7 @@ impl Cause {
             Self::Reconciler => "reconciler",
             Self::Expiry => "expiry",
             Self::ResultFetch => "result_fetch",
+            Self::Operator => "operator",
         }
     }
 }

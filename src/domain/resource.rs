@@ -1,5 +1,5 @@
-//! A submission as partners see it: the JSON of the partner API and of the
-//! webhooks' `data`, one shape for both.
+//! A submission as partners see it, and an erasure: the JSON of the API and
+//! of the webhooks' `data`, one shape for both.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -48,4 +48,16 @@ impl From<Submission> for SubmissionView {
             gtf_submission_id: s.gtf_submission_id,
         }
     }
+}
+
+/// An erasure of a user's personal data: the operator API's answer, and
+/// `kyc.user.erased`'s `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ErasureView {
+    pub(crate) partner_user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) erased_at: OffsetDateTime,
+    /// Every submission of the user whose personal data is erased.
+    pub(crate) submissions: Vec<Uuid>,
 }

@@ -26,6 +26,9 @@ pub(crate) struct Submission {
     pub(crate) created_at: OffsetDateTime,
     pub(crate) updated_at: OffsetDateTime,
     pub(crate) completed_at: Option<OffsetDateTime>,
+    /// When its user's personal data was erased: its details are gone, and
+    /// a result that arrives later is not stored.
+    pub(crate) erased_at: Option<OffsetDateTime>,
 }
 
 /// Where and how the app uploads one document GTF asked for.

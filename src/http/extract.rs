@@ -7,13 +7,25 @@ use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use super::problem::ApiError;
+use super::problem::{ApiError, request_id};
 use super::state::AppState;
+use crate::auth::scope::Scope;
 use crate::auth::verify::AuthError;
-use crate::domain::PartnerUserId;
+use crate::domain::{Actor, ActorKind, PartnerUserId};
 
 /// The authenticated end user: the JWT's `sub`.
 pub(crate) struct AuthUser(pub(crate) PartnerUserId);
+
+impl AuthUser {
+    /// The user, acting in this request.
+    pub(crate) fn actor(&self) -> Actor {
+        Actor {
+            id: self.0.as_str().to_owned(),
+            kind: ActorKind::User,
+            request_id: request_id(),
+        }
+    }
+}
 
 impl<S> FromRequestParts<S> for AuthUser
 where
@@ -33,6 +45,63 @@ where
             }
         }
     }
+}
+
+/// An operator whose token grants `kyc:read` (or `kyc:admin`), acting in
+/// this request.
+pub(crate) struct Reader(pub(crate) Actor);
+
+/// An operator whose token grants `kyc:admin`.
+pub(crate) struct Admin(pub(crate) Actor);
+
+impl<S> FromRequestParts<S> for Reader
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        operator(parts, &AppState::from_ref(state), Scope::Read)
+            .await
+            .map(Self)
+    }
+}
+
+impl<S> FromRequestParts<S> for Admin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        operator(parts, &AppState::from_ref(state), Scope::Admin)
+            .await
+            .map(Self)
+    }
+}
+
+/// The same token checks as for end users (401), then the scope (403).
+async fn operator(parts: &Parts, state: &AppState, needed: Scope) -> Result<Actor, ApiError> {
+    let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized(AuthError::Missing))?;
+    let verified = state
+        .auth
+        .verify_with_scopes(token)
+        .await
+        .map_err(|reason| {
+            tracing::info!(reason = %reason, "bearer token refused");
+            ApiError::Unauthorized(reason)
+        })?;
+    if !verified.scopes.allows(needed) {
+        tracing::info!(scope = needed.as_str(), "operator token without the scope");
+        return Err(ApiError::MissingScope(needed));
+    }
+    Ok(Actor {
+        id: verified.user.as_str().to_owned(),
+        kind: ActorKind::Operator,
+        request_id: request_id(),
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -58,7 +127,7 @@ where
             .map(|p| Self(p.0))
             .map_err(|e: PathRejection| {
                 tracing::debug!(error = %e, "bad path parameter");
-                ApiError::InvalidParameter("the submission id must be a UUID".into())
+                ApiError::InvalidParameter("a path parameter is malformed: ids are UUIDs".into())
             })
     }
 }

@@ -8,6 +8,7 @@ mod conn_clock;
 mod events;
 mod extract;
 mod openapi;
+mod operator;
 mod ops;
 mod problem;
 mod server;
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -34,7 +35,7 @@ pub use state::AppState;
 pub(crate) use stream_slots::StreamSlots;
 pub(crate) use timeout::RequestTimeout;
 
-/// Request bodies on `/v1`, and callbacks.
+/// Request bodies on `/v1` and `/ops/v1`, and callbacks.
 const V1_BODY_LIMIT: usize = 16 * 1024;
 const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
 
@@ -66,8 +67,25 @@ pub(crate) fn router(
                 .patch(callback::receive),
         )
         .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT));
+    let operators = Router::new()
+        .route("/ops/v1/submissions", get(operator::search))
+        .route("/ops/v1/submissions/{id}", get(operator::submission))
+        .route("/ops/v1/submissions/{id}/result", get(operator::result))
+        .route("/ops/v1/submissions/{id}/refresh", post(operator::refresh))
+        .route(
+            "/ops/v1/webhooks/{deliveryId}/resend",
+            post(operator::resend),
+        )
+        .route(
+            "/ops/v1/webhooks/resend-failed",
+            post(operator::resend_failed),
+        )
+        .route("/ops/v1/users/{partnerUserId}", delete(operator::erase))
+        .route("/ops/v1/audit", get(operator::audit))
+        .layer(DefaultBodyLimit::max(V1_BODY_LIMIT));
     let bounded = Router::new()
         .merge(v1)
+        .merge(operators)
         .merge(callbacks)
         .merge(probes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))

@@ -12,7 +12,7 @@ use utoipa::openapi::{ContentBuilder, Ref};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::ProblemCode::{self, *};
-use super::{callback, events, ops, problem, submissions, view};
+use super::{callback, events, operator, ops, problem, submissions, view};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,14 @@ use super::{callback, events, ops, problem, submissions, view};
         callback::receive,
         ops::healthz,
         ops::readyz,
+        operator::search,
+        operator::submission,
+        operator::result,
+        operator::refresh,
+        operator::resend,
+        operator::resend_failed,
+        operator::erase,
+        operator::audit,
     ),
     components(schemas(problem::ProblemCode, problem::Problem, view::SubmissionView, view::ResultView, view::SubmissionList)),
     modifiers(&Security, &Problems),
@@ -38,6 +46,7 @@ use super::{callback, events, ops, problem, submissions, view};
         (name = "submissions", description = "The KTP Scan flow for partner apps (end-user JWT)"),
         (name = "callbacks", description = "Where GTF pushes results"),
         (name = "operations", description = "Health and readiness (metrics are on their own listener)"),
+        (name = "operator", description = "The partner's support staff and back-office services: JWTs from the same issuer as end users', whose `scope` (space-separated) or `scp` (array) claim holds `kyc:read` (to look) or `kyc:admin` (to act; includes `kyc:read`). Without it: 403 FORBIDDEN. Every read of KTP data and every action is recorded in the access audit log"),
     )
 )]
 pub(crate) struct ApiDoc;
@@ -64,18 +73,12 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
-            RequestTimeout,
         ],
     ),
     (
         "get",
         "/v1/kyc/submissions",
-        &[
-            Unauthorized,
-            InvalidParameter,
-            DatabaseUnavailable,
-            RequestTimeout,
-        ],
+        &[Unauthorized, InvalidParameter, DatabaseUnavailable],
     ),
     (
         "get",
@@ -88,7 +91,6 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
-            RequestTimeout,
         ],
     ),
     (
@@ -105,7 +107,6 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
-            RequestTimeout,
         ],
     ),
     (
@@ -116,12 +117,12 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             SubmissionNotFound,
             ResultNotReady,
             ResultPurged,
+            ResultErased,
             InvalidParameter,
             GtfError,
             GtfUnavailable,
             DatabaseUnavailable,
             GtfTimeout,
-            RequestTimeout,
         ],
     ),
     (
@@ -145,7 +146,103 @@ const PROBLEMS: &[(&str, &str, &[ProblemCode])] = &[
             PayloadTooLarge,
             RateLimited,
             CallbackNotStored,
-            RequestTimeout,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/submissions",
+        &[
+            Unauthorized,
+            Forbidden,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/submissions/{id}",
+        &[
+            Unauthorized,
+            Forbidden,
+            SubmissionNotFound,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/submissions/{id}/result",
+        &[
+            Unauthorized,
+            Forbidden,
+            SubmissionNotFound,
+            ResultNotReady,
+            ResultPurged,
+            ResultErased,
+            InvalidParameter,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "post",
+        "/ops/v1/submissions/{id}/refresh",
+        &[
+            Unauthorized,
+            Forbidden,
+            SubmissionNotFound,
+            InvalidParameter,
+            GtfError,
+            GtfUnavailable,
+            DatabaseUnavailable,
+            GtfTimeout,
+        ],
+    ),
+    (
+        "post",
+        "/ops/v1/webhooks/{deliveryId}/resend",
+        &[
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            DeliveryInFlight,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "post",
+        "/ops/v1/webhooks/resend-failed",
+        &[
+            MalformedJson,
+            Unauthorized,
+            Forbidden,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            InvalidBody,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "delete",
+        "/ops/v1/users/{partnerUserId}",
+        &[
+            Unauthorized,
+            Forbidden,
+            InvalidParameter,
+            DatabaseUnavailable,
+        ],
+    ),
+    (
+        "get",
+        "/ops/v1/audit",
+        &[
+            Unauthorized,
+            Forbidden,
+            InvalidParameter,
+            DatabaseUnavailable,
         ],
     ),
 ];
@@ -166,7 +263,9 @@ impl Modify for Problems {
                 continue;
             };
             let mut by_status: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-            for code in *codes {
+            // Every operation but the event stream is bounded in time.
+            let timeout = (!path.ends_with("/events")).then_some(&RequestTimeout);
+            for code in codes.iter().chain(timeout) {
                 let name = serde_json::to_value(code)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
@@ -202,6 +301,7 @@ fn operation<'a>(
     match method {
         "get" => item.get.as_mut(),
         "post" => item.post.as_mut(),
+        "delete" => item.delete.as_mut(),
         _ => None,
     }
 }

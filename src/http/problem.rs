@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::scope::Scope;
 use crate::auth::verify::AuthError;
 use crate::gtf::GtfError;
 use crate::kyc::KycError;
@@ -32,6 +33,11 @@ pub(crate) async fn scope_request_id(request: Request, next: Next) -> Response {
     REQUEST_ID.scope(id, next.run(request)).await
 }
 
+/// The request id of the request being served (empty outside one).
+pub(crate) fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// How long clients are asked to wait when a dependency is down and did not
 /// say for how long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -40,6 +46,8 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 pub(crate) enum ApiError {
     #[error("authentication failed: {0}")]
     Unauthorized(AuthError),
+    #[error("the token lacks the {} scope", .0.as_str())]
+    MissingScope(Scope),
     #[error("no route")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -151,6 +159,8 @@ problem_codes! {
     RequestTimeout => SERVICE_UNAVAILABLE, "Request timed out", "The request could not be answered in time; retry later.";
     TooManyStreams => TOO_MANY_REQUESTS, "Too many event streams", "This user has as many event streams open as allowed; close one first.";
     StreamsExhausted => SERVICE_UNAVAILABLE, "Event streams exhausted", "This server has as many event streams open as it allows; retry later.";
+    ResultErased => GONE, "Result erased", "The user's personal data was erased at their request.";
+    DeliveryInFlight => CONFLICT, "Delivery in flight", "An attempt of this webhook delivery is under way; resend it once that has finished.";
     Internal => INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side; it has been logged.";
 }
 
@@ -205,6 +215,13 @@ impl ApiError {
         use ProblemCode as C;
         match self {
             Self::Unauthorized(_) => C::Unauthorized.into(),
+            Self::MissingScope(scope) => Answer::detail(
+                C::Forbidden,
+                &format!(
+                    "This token does not grant the {} scope this operation needs.",
+                    scope.as_str()
+                ),
+            ),
             Self::RouteNotFound => C::NotFound.into(),
             Self::MethodNotAllowed => C::MethodNotAllowed.into(),
             Self::MalformedJson(d) => Answer::detail(C::MalformedJson, d),
@@ -237,6 +254,14 @@ fn kyc_answer(e: &KycError) -> Answer {
         KycError::UploadMissing => C::UploadMissing.into(),
         KycError::ResultNotReady => C::ResultNotReady.into(),
         KycError::ResultPurged => C::ResultPurged.into(),
+        KycError::ResultErased => C::ResultErased.into(),
+        KycError::DeliveryNotFound => Answer::detail(C::NotFound, "No webhook delivery with this id."),
+        KycError::DeliveryInFlight => Answer::from(C::DeliveryInFlight).retry_after(None),
+        KycError::NotAudited(_) => Answer::detail(
+            C::DatabaseUnavailable,
+            "The access could not be recorded in the audit log, so it was not allowed; retry later.",
+        )
+        .retry_after(None),
         KycError::UnsupportedType => C::UnsupportedSubmissionType.into(),
         KycError::IdempotencyKeyReused => C::IdempotencyKeyReused.into(),
         KycError::IdempotencyKeyInUse => {
@@ -282,12 +307,18 @@ impl IntoResponse for ApiError {
             tracing::debug!(code = ?answer.code, error = %self, "request refused");
         }
         let mut response = problem_response(&answer);
-        if let Self::Unauthorized(reason) = &self {
-            let value = if matches!(reason, AuthError::Missing) {
-                "Bearer"
-            } else {
-                "Bearer error=\"invalid_token\""
-            };
+        let challenge = match &self {
+            Self::Unauthorized(AuthError::Missing) => Some("Bearer"),
+            Self::Unauthorized(_) => Some("Bearer error=\"invalid_token\""),
+            Self::MissingScope(Scope::Read) => {
+                Some("Bearer error=\"insufficient_scope\", scope=\"kyc:read\"")
+            }
+            Self::MissingScope(Scope::Admin) => {
+                Some("Bearer error=\"insufficient_scope\", scope=\"kyc:admin\"")
+            }
+            _ => None,
+        };
+        if let Some(value) = challenge {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
@@ -304,7 +335,7 @@ fn problem_response(answer: &Answer) -> Response {
         status: status.as_u16(),
         code: answer.code,
         detail: answer.detail.as_deref().unwrap_or(answer.code.detail()),
-        request_id: REQUEST_ID.try_with(Clone::clone).unwrap_or_default(),
+        request_id: request_id(),
     };
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -130,6 +130,17 @@ pub(crate) async fn get_one(
     Ok(Json(state.kyc.get(&user, id, query.refresh).await?.into()))
 }
 
+/// A listing's `limit`: 1 to 100, default 20.
+pub(super) fn page_limit(limit: Option<i64>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::InvalidParameter(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok(limit.unsigned_abs() as usize)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
@@ -156,19 +167,10 @@ pub(crate) async fn list(
     AuthUser(user): AuthUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<SubmissionList>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::InvalidParameter(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
+    let limit = page_limit(query.limit)?;
     let page = state
         .kyc
-        .list(
-            &user,
-            query.cursor.as_deref(),
-            limit.unsigned_abs() as usize,
-        )
+        .list(&user, query.cursor.as_deref(), limit)
         .await?;
     Ok(Json(SubmissionList {
         items: page.items.into_iter().map(SubmissionView::from).collect(),
@@ -189,8 +191,9 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn result(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ResultView>, ApiError> {
-    Ok(Json(state.kyc.result(&user, id).await?.into()))
+    let reader = user.actor();
+    Ok(Json(state.kyc.result(&user.0, id, &reader).await?.into()))
 }

@@ -46,7 +46,9 @@ impl Kyc {
             .await?
             .ok_or(KycError::NotFound)?;
         if let Some(result) = result {
-            results::insert(&mut *tx, id, result).await?;
+            // Details that arrive after their user's erasure are not
+            // stored: the outcome is, below, and the summary.
+            results::insert(&mut *tx, id, result, current.erased_at.is_some()).await?;
         }
         let reported = match event {
             Event::Reported { status, .. } => Some(status),

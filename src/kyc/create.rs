@@ -273,5 +273,6 @@ fn new_submission(
         created_at: now,
         updated_at: now,
         completed_at: None,
+        erased_at: None,
     }
 }

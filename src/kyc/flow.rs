@@ -3,8 +3,8 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::cursor::{self, Listing};
 use super::{Kyc, KycError, session};
-use crate::crypto::DataKeys;
 use crate::domain::{Cause, Event, Outcome, PartnerUserId, Status, Submission};
 use crate::store::submissions;
 
@@ -48,19 +48,10 @@ impl Kyc {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page, KycError> {
-        let after = cursor.map(|c| decode_cursor(&self.keys, c)).transpose()?;
-        // One more than asked tells whether there is a next page.
-        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-        let mut items = submissions::list_owned(&self.db, owner, after, fetch).await?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items
-                .last()
-                .map(|s| encode_cursor(&self.keys, s.created_at, s.id))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let after = self.submissions_after(cursor)?;
+        let items =
+            submissions::list_owned(&self.db, owner, after, cursor::fetch_for(limit)).await?;
+        Ok(self.submissions_page(items, limit))
     }
 
     /// Tells GTF the upload is done. Idempotent: a submission already past
@@ -128,6 +119,24 @@ impl Kyc {
         self.apply(s.id, &event, cause).await
     }
 
+    /// Where a listing of submissions resumes after `cursor`.
+    pub(super) fn submissions_after(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<Option<(OffsetDateTime, Uuid)>, KycError> {
+        cursor
+            .map(|c| cursor::decode(&self.keys, Listing::Submissions, c))
+            .transpose()
+    }
+
+    /// A page of at most `limit` of `items` (fetched with one more).
+    pub(super) fn submissions_page(&self, items: Vec<Submission>, limit: usize) -> Page {
+        let (items, next_cursor) = cursor::page(items, limit, |s| {
+            cursor::encode(&self.keys, Listing::Submissions, s.created_at, s.id)
+        });
+        Page { items, next_cursor }
+    }
+
     pub(crate) async fn owned(
         &self,
         owner: &PartnerUserId,
@@ -137,23 +146,4 @@ impl Kyc {
             .await?
             .ok_or(KycError::NotFound)
     }
-}
-
-/// Cursors carry the last item's `(created_at, id)`, signed so that a
-/// client cannot forge one.
-fn encode_cursor(keys: &DataKeys, created_at: OffsetDateTime, id: Uuid) -> String {
-    keys.sign_token(format!("v1:{}:{id}", created_at.unix_timestamp_nanos() / 1000).as_bytes())
-}
-
-fn decode_cursor(keys: &DataKeys, cursor: &str) -> Result<(OffsetDateTime, Uuid), KycError> {
-    let payload = keys.verify_token(cursor).ok_or(KycError::InvalidCursor)?;
-    let text = String::from_utf8(payload).map_err(|_| KycError::InvalidCursor)?;
-    let mut parts = text.splitn(3, ':');
-    let (Some("v1"), Some(micros), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(KycError::InvalidCursor);
-    };
-    let micros: i128 = micros.parse().map_err(|_| KycError::InvalidCursor)?;
-    let at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000)
-        .map_err(|_| KycError::InvalidCursor)?;
-    Ok((at, id.parse().map_err(|_| KycError::InvalidCursor)?))
 }

@@ -3,11 +3,15 @@
 //! client. Every change of a submission goes through [`change`]'s one
 //! transaction path.
 
+mod audit;
 mod callbacks;
 mod change;
 mod create;
+mod cursor;
 mod data_keys;
+mod erasure;
 mod flow;
+mod operator;
 mod reconcile;
 mod result;
 mod retention;
@@ -24,11 +28,17 @@ use crate::crypto::{DataKeys, OpenError};
 use crate::domain::{Pacing, Submission};
 use crate::gtf::{GtfClient, GtfError, Session};
 
+pub(crate) use crate::store::audit::{Entry as AuditEntry, Filter as AuditFilter};
+pub(crate) use crate::store::submissions::Filter as SubmissionFilter;
+pub(crate) use crate::store::webhooks::Delivery;
+pub(crate) use audit::AuditPage;
 pub(crate) use callbacks::Stored;
 pub use callbacks::{Callback, CallbackBody, parse_callback};
 pub(crate) use create::CreateRequest;
 pub(crate) use data_keys::check_data_keys;
 pub(crate) use data_keys::reseal;
+pub(crate) use flow::Page;
+pub(crate) use operator::Dossier;
 pub(crate) use result::ResultDetails;
 pub(crate) use webhooks::Webhooks;
 
@@ -45,6 +55,16 @@ pub(crate) enum KycError {
     ResultNotReady,
     #[error("the result's details were purged under the retention policy")]
     ResultPurged,
+    #[error("the user's personal data was erased")]
+    ResultErased,
+    #[error("no such webhook delivery")]
+    DeliveryNotFound,
+    #[error("an attempt of this webhook delivery is under way")]
+    DeliveryInFlight,
+    /// The audit entry could not be written, so what it records did not
+    /// happen (nothing was read, nothing was changed).
+    #[error("audit log: {0}")]
+    NotAudited(sqlx::Error),
     #[error("only KTP_SCAN submissions are supported")]
     UnsupportedType,
     #[error("the idempotency key was used for a different request")]

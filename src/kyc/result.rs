@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::audit::about;
 use super::{Kyc, KycError, session};
 use crate::crypto::{OpenError, Sealed};
-use crate::domain::{Cause, Event, GtfStatus, Outcome, PartnerUserId, Submission};
+use crate::domain::{Action, Actor, Cause, Event, GtfStatus, Outcome, PartnerUserId, Submission};
 use crate::store::results::{self, StoredResult};
 
 /// A final submission with its result details, opened for its owner.
@@ -21,27 +22,48 @@ pub(crate) struct ResultDetails {
 }
 
 impl Kyc {
+    /// `owner`'s own result.
     pub(crate) async fn result(
         &self,
         owner: &PartnerUserId,
         id: Uuid,
+        reader: &Actor,
     ) -> Result<ResultDetails, KycError> {
-        let mut s = self.owned(owner, id).await?;
+        let s = self.owned(owner, id).await?;
+        self.read_result(s, reader).await
+    }
+
+    /// The result of `s`, opened, and recorded in the audit log before it
+    /// is returned: a read that cannot be recorded returns nothing.
+    pub(super) async fn read_result(
+        &self,
+        mut s: Submission,
+        reader: &Actor,
+    ) -> Result<ResultDetails, KycError> {
+        if s.erased_at.is_some() {
+            return Err(KycError::ResultErased);
+        }
         if !s.state.status.is_final() {
             return Err(KycError::ResultNotReady);
         }
-        let stored = match results::find(&self.db, id).await? {
+        let stored = match results::find(&self.db, s.id).await? {
             Some(stored) => stored,
             None => {
                 s = self.fetch_result(&s, Cause::ResultFetch).await?;
-                results::find(&self.db, id)
+                results::find(&self.db, s.id)
                     .await?
                     .ok_or(KycError::ResultNotReady)?
             }
         };
-        let sealed = stored.sealed.ok_or(KycError::ResultPurged)?;
-        let opened: Value = serde_json::from_slice(&self.keys.open(&sealed, id.as_bytes())?)
+        let sealed = match stored.sealed {
+            Some(sealed) => sealed,
+            None if stored.erased => return Err(KycError::ResultErased),
+            None => return Err(KycError::ResultPurged),
+        };
+        let opened: Value = serde_json::from_slice(&self.keys.open(&sealed, s.id.as_bytes())?)
             .map_err(|_| OpenError::Corrupt)?;
+        self.audit(&self.db, &about(reader, Action::ResultRead, &s))
+            .await?;
         Ok(ResultDetails {
             processed_at: stored.processed_at.or(s.completed_at),
             ktp: opened.get("ktp").filter(|k| k.is_object()).cloned(),

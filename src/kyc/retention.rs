@@ -1,13 +1,14 @@
 //! Retention: result details, verified callback bodies and finished
 //! webhook deliveries are purged once older than `RETENTION_DAYS`; what
-//! proves a verification happened stays. Callbacks for no known submission
-//! go after a week, idempotency keys once they can no longer be replayed.
+//! proves a verification happened stays. The access audit log is kept
+//! longer, `AUDIT_RETENTION_DAYS`. Callbacks for no known submission go
+//! after a week, idempotency keys once they can no longer be replayed.
 
 use std::time::Duration;
 
 use super::Kyc;
 use super::create::KEY_KEPT;
-use crate::store::{idempotency, inbox, results, webhooks};
+use crate::store::{audit, idempotency, inbox, results, webhooks};
 
 /// How long callbacks naming no known submission are kept: long enough to
 /// look into what sent them, short enough that junk does not pile up.
@@ -21,6 +22,7 @@ pub(crate) struct Purged {
     pub(crate) deliveries: u64,
     pub(crate) unmatched_callbacks: u64,
     pub(crate) idempotency_keys: u64,
+    pub(crate) audit_entries: u64,
 }
 
 impl Purged {
@@ -31,8 +33,12 @@ impl Purged {
 
 impl Kyc {
     /// Purges everything past its time (`retention` for details and
-    /// callbacks), a batch at a time.
-    pub(crate) async fn purge(&self, retention: Duration) -> Result<Purged, sqlx::Error> {
+    /// callbacks, `audit_retention` for the audit log), a batch at a time.
+    pub(crate) async fn purge(
+        &self,
+        retention: Duration,
+        audit_retention: Duration,
+    ) -> Result<Purged, sqlx::Error> {
         let age = retention.as_secs_f64();
         let unmatched_age = UNMATCHED_CALLBACKS_KEPT.as_secs_f64();
         Ok(Purged {
@@ -45,6 +51,10 @@ impl Kyc {
             .await?,
             idempotency_keys: in_batches(|| {
                 idempotency::purge_older_than(&self.db, KEY_KEPT.as_secs_f64())
+            })
+            .await?,
+            audit_entries: in_batches(|| {
+                audit::purge_older_than(&self.db, audit_retention.as_secs_f64())
             })
             .await?,
         })

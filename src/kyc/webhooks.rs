@@ -9,12 +9,13 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::PgConnection;
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::Kyc;
 use crate::config::WebhookConfig;
-use crate::domain::{EventType, State, Submission, SubmissionView};
+use crate::domain::{ErasureView, EventType, State, Submission, SubmissionView};
 use crate::store::webhooks::{self, After, Due, NewEvent};
 use crate::telemetry::metrics;
 use crate::webhooks::Sender;
@@ -47,6 +48,13 @@ struct SubmissionData {
     partner_user_id: String,
 }
 
+/// Whom an event concerns, and what orders its deliveries.
+struct About<'a> {
+    submission_id: Option<Uuid>,
+    partner_user_id: &'a str,
+    ordering_key: &'a str,
+}
+
 impl Kyc {
     /// Writes the event that the change from `before` to `after` is, if any
     /// and if anyone is to hear of it, in the change's transaction.
@@ -59,30 +67,64 @@ impl Kyc {
         let Some(kind) = EventType::of_change(before, &after.state) else {
             return Ok(());
         };
-        let endpoints = self.webhooks.config.endpoints_for(kind);
-        if endpoints.is_empty() {
-            return Ok(());
-        }
         let mut submission = SubmissionView::from(after.clone());
         submission.uploads = None;
         let data = SubmissionData {
             submission,
             partner_user_id: after.owner.as_str().to_owned(),
         };
+        let about = About {
+            submission_id: Some(after.id),
+            partner_user_id: after.owner.as_str(),
+            ordering_key: &after.id.to_string(),
+        };
+        self.enqueue(tx, kind, about, after.updated_at, &data).await
+    }
+
+    /// Writes the `kyc.user.erased` event, in the erasure's transaction.
+    /// It is ordered by the user: it concerns all of their submissions.
+    pub(super) async fn record_erasure_event(
+        &self,
+        tx: &mut PgConnection,
+        erasure: &ErasureView,
+    ) -> Result<(), sqlx::Error> {
+        let about = About {
+            submission_id: None,
+            partner_user_id: &erasure.partner_user_id,
+            ordering_key: &erasure.partner_user_id,
+        };
+        self.enqueue(tx, EventType::UserErased, about, erasure.erased_at, erasure)
+            .await
+    }
+
+    /// Records an event of `kind` with `data`, at `timestamp`, for each
+    /// endpoint that takes it.
+    async fn enqueue(
+        &self,
+        tx: &mut PgConnection,
+        kind: EventType,
+        about: About<'_>,
+        timestamp: OffsetDateTime,
+        data: &impl Serialize,
+    ) -> Result<(), sqlx::Error> {
+        let endpoints = self.webhooks.config.endpoints_for(kind);
+        if endpoints.is_empty() {
+            return Ok(());
+        }
         let body = json!({
             "type": kind.as_str(),
-            "timestamp": after.updated_at.format(&Rfc3339).unwrap_or_default(),
+            "timestamp": timestamp.format(&Rfc3339).unwrap_or_default(),
             "data": data,
         });
         let id = format!("msg_{}", Uuid::new_v4().simple());
         let event = NewEvent {
             id: &id,
             kind: kind.as_str(),
-            submission_id: Some(after.id),
-            partner_user_id: after.owner.as_str(),
+            submission_id: about.submission_id,
+            partner_user_id: about.partner_user_id,
             body: &body,
             endpoints: &endpoints,
-            ordering_key: &after.id.to_string(),
+            ordering_key: about.ordering_key,
         };
         webhooks::enqueue(tx, &event).await
     }

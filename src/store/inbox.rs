@@ -2,7 +2,7 @@
 //! and verified with GTF afterwards.
 
 use serde_json::Value;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stored {
@@ -16,7 +16,8 @@ pub(crate) enum Stored {
 /// Stores a callback unless the same (submissionId, status, result) is
 /// stored already or its submissionId has `cap` rows. The submissionId is
 /// locked for the transaction, so that concurrent deliveries cannot pass the
-/// cap together.
+/// cap together, nor miss an erasure: the body of a callback about an
+/// erased submission is not kept.
 pub(crate) async fn insert(
     db: &PgPool,
     gtf_submission_id: &str,
@@ -26,15 +27,13 @@ pub(crate) async fn insert(
     cap: i64,
 ) -> Result<Stored, sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtext('callback_inbox'), hashtext($1))",
-        gtf_submission_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    lock_submission_id(&mut tx, gtf_submission_id).await?;
     let inserted = sqlx::query_scalar!(
         r#"INSERT INTO callback_inbox (gtf_submission_id, status, result, body)
-           SELECT $1::text, $2::text, $3::text, $4::jsonb
+           SELECT $1::text, $2::text, $3::text,
+                  CASE WHEN EXISTS (SELECT 1 FROM submissions
+                                    WHERE gtf_submission_id = $1 AND erased_at IS NOT NULL)
+                       THEN NULL ELSE $4::jsonb END
            WHERE (SELECT count(*) FROM callback_inbox WHERE gtf_submission_id = $1) < $5
            ON CONFLICT (gtf_submission_id, status, coalesce(result, '')) DO NOTHING
            RETURNING id"#,
@@ -68,6 +67,67 @@ pub(crate) async fn insert(
     };
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Holds the inbox lock of one submissionId until the transaction ends.
+async fn lock_submission_id(
+    conn: &mut PgConnection,
+    gtf_submission_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtext('callback_inbox'), hashtext($1))",
+        gtf_submission_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops the stored bodies of these submissionIds' callbacks, keeping what
+/// they said and what came of them. Each id's inbox lock is taken first, in
+/// order: a callback being stored meanwhile either is seen here or sees the
+/// erasure.
+pub(crate) async fn erase_bodies(
+    conn: &mut PgConnection,
+    gtf_submission_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut ids = gtf_submission_ids.to_vec();
+    ids.sort_unstable();
+    for id in &ids {
+        lock_submission_id(conn, id).await?;
+    }
+    sqlx::query!(
+        "UPDATE callback_inbox SET body = NULL WHERE gtf_submission_id = ANY($1)",
+        &ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A callback as received, for operators.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) received_at: time::OffsetDateTime,
+    pub(crate) status: String,
+    pub(crate) result: Option<String>,
+    /// What verifying it found; none while pending.
+    pub(crate) outcome: Option<String>,
+}
+
+/// The callbacks received for a submissionId, oldest first.
+pub(crate) async fn received_for(
+    db: impl PgExecutor<'_>,
+    gtf_submission_id: &str,
+) -> Result<Vec<Received>, sqlx::Error> {
+    sqlx::query_as!(
+        Received,
+        r#"SELECT received_at, status, result, outcome FROM callback_inbox
+           WHERE gtf_submission_id = $1 ORDER BY id"#,
+        gtf_submission_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// A stored callback waiting for verification.

@@ -16,34 +16,55 @@ pub(crate) struct StoredResult {
     pub(crate) sealed: Sealed,
 }
 
-/// A result as read back: its details are gone once retention purged them.
+/// A result as read back: its details are gone once retention purged them,
+/// or once its user's data was erased.
 pub(crate) struct ReadResult {
     pub(crate) processed_at: Option<OffsetDateTime>,
     pub(crate) sealed: Option<Sealed>,
+    pub(crate) erased: bool,
 }
 
 /// Stores the result once; a second fetch of the same result changes
-/// nothing.
+/// nothing. `erased`: its user's data was erased, so only the summary is
+/// kept, marked erased.
 pub(crate) async fn insert(
     db: impl PgExecutor<'_>,
     submission_id: Uuid,
     r: &StoredResult,
+    erased: bool,
 ) -> Result<(), sqlx::Error> {
+    let sealed = (!erased).then_some(&r.sealed);
     sqlx::query!(
         r#"INSERT INTO submission_results
-             (submission_id, status, result, reason_code, processed_at, key_id, nonce, ciphertext)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             (submission_id, status, result, reason_code, processed_at, key_id, nonce, ciphertext,
+              erased_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9 THEN now() END)
            ON CONFLICT (submission_id) DO NOTHING"#,
         submission_id,
         r.status,
         r.result,
         r.reason_code,
         r.processed_at,
-        r.sealed.key_id,
-        r.sealed.nonce,
-        r.sealed.ciphertext,
+        sealed.map(|s| &s.key_id),
+        sealed.map(|s| &s.nonce),
+        sealed.map(|s| &s.ciphertext),
+        erased,
     )
     .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Destroys the sealed details of these submissions' results, keeping the
+/// summary.
+pub(crate) async fn erase(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE submission_results
+           SET key_id = NULL, nonce = NULL, ciphertext = NULL, erased_at = now()
+           WHERE submission_id = ANY($1)"#,
+        ids
+    )
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -53,7 +74,7 @@ pub(crate) async fn find(
     submission_id: Uuid,
 ) -> Result<Option<ReadResult>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT processed_at, key_id, nonce, ciphertext
+        r#"SELECT processed_at, key_id, nonce, ciphertext, erased_at IS NOT NULL AS "erased!"
            FROM submission_results WHERE submission_id = $1"#,
         submission_id
     )
@@ -61,6 +82,7 @@ pub(crate) async fn find(
     .await?;
     Ok(row.map(|r| ReadResult {
         processed_at: r.processed_at,
+        erased: r.erased,
         sealed: match (r.key_id, r.nonce, r.ciphertext) {
             (Some(key_id), Some(nonce), Some(ciphertext)) => Some(Sealed {
                 key_id,

@@ -32,6 +32,7 @@ struct Row {
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     completed_at: Option<OffsetDateTime>,
+    erased_at: Option<OffsetDateTime>,
     /// How many looks the reconciler has had; read when it claims the row.
     check_attempts: i32,
 }
@@ -60,6 +61,7 @@ impl TryFrom<Row> for Submission {
             created_at: r.created_at,
             updated_at: r.updated_at,
             completed_at: r.completed_at,
+            erased_at: r.erased_at,
         })
     }
 }
@@ -109,7 +111,7 @@ pub(crate) async fn find_owned(
         Row,
         r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
                   status, gtf_status, result, reason_code, uploads, uploads_expire_at,
-                  created_at, updated_at, completed_at, check_attempts
+                  created_at, updated_at, completed_at, erased_at, check_attempts
            FROM submissions WHERE id = $1 AND owner_id = $2"#,
         id,
         owner.as_str()
@@ -133,7 +135,7 @@ pub(crate) async fn list_owned(
         Row,
         r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
                   status, gtf_status, result, reason_code, uploads, uploads_expire_at,
-                  created_at, updated_at, completed_at, check_attempts
+                  created_at, updated_at, completed_at, erased_at, check_attempts
            FROM submissions
            WHERE owner_id = $1
              AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
@@ -160,7 +162,7 @@ pub(crate) async fn lock(
         Row,
         r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
                   status, gtf_status, result, reason_code, uploads, uploads_expire_at,
-                  created_at, updated_at, completed_at, check_attempts
+                  created_at, updated_at, completed_at, erased_at, check_attempts
            FROM submissions WHERE id = $1 FOR UPDATE"#,
         id
     )
@@ -207,7 +209,7 @@ pub(crate) async fn update_state(
            WHERE id = $1
            RETURNING id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
                      status, gtf_status, result, reason_code, uploads, uploads_expire_at,
-                     created_at, updated_at, completed_at, check_attempts"#,
+                     created_at, updated_at, completed_at, erased_at, check_attempts"#,
         id,
         state.status.as_str(),
         state.outcome.result.as_ref().map(GtfResult::as_str),
@@ -265,7 +267,7 @@ pub(crate) async fn find_by_gtf_id(
         Row,
         r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
                   status, gtf_status, result, reason_code, uploads, uploads_expire_at,
-                  created_at, updated_at, completed_at, check_attempts
+                  created_at, updated_at, completed_at, erased_at, check_attempts
            FROM submissions WHERE gtf_submission_id = $1"#,
         gtf_submission_id
     )
@@ -295,7 +297,7 @@ pub(crate) async fn claim_due(
                FOR UPDATE SKIP LOCKED)
            RETURNING id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
                      status, gtf_status, result, reason_code, uploads, uploads_expire_at,
-                     created_at, updated_at, completed_at, check_attempts"#,
+                     created_at, updated_at, completed_at, erased_at, check_attempts"#,
         limit,
         lease_secs
     )
@@ -368,4 +370,139 @@ pub(crate) async fn claim_refresh(
     .fetch_optional(db)
     .await?;
     Ok(claimed.is_some())
+}
+
+/// The submission, whoever owns it: for operators.
+pub(crate) async fn find(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<Submission>, sqlx::Error> {
+    sqlx::query_as!(
+        Row,
+        r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                  status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                  created_at, updated_at, completed_at, erased_at, check_attempts
+           FROM submissions WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Submission::try_from)
+    .transpose()
+}
+
+/// Which submissions an operator looks for; every field narrows.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    pub(crate) owner: Option<PartnerUserId>,
+    pub(crate) status: Option<Status>,
+    /// Created at or after.
+    pub(crate) created_from: Option<OffsetDateTime>,
+    /// Created before.
+    pub(crate) created_to: Option<OffsetDateTime>,
+}
+
+/// A page of every user's submissions matching `filter`, newest first,
+/// strictly after `after`.
+pub(crate) async fn search(
+    db: impl PgExecutor<'_>,
+    filter: &Filter,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Submission>, sqlx::Error> {
+    let (after_at, after_id) = after.unzip();
+    sqlx::query_as!(
+        Row,
+        r#"SELECT id, owner_id, kind, gtf_submission_id, partner_session_id, sdk_session_id,
+                  status, gtf_status, result, reason_code, uploads, uploads_expire_at,
+                  created_at, updated_at, completed_at, erased_at, check_attempts
+           FROM submissions
+           WHERE ($1::text IS NULL OR owner_id = $1)
+             AND ($2::text IS NULL OR status = $2)
+             AND ($3::timestamptz IS NULL OR created_at >= $3)
+             AND ($4::timestamptz IS NULL OR created_at < $4)
+             AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
+           ORDER BY created_at DESC, id DESC
+           LIMIT $7"#,
+        filter.owner.as_ref().map(PartnerUserId::as_str),
+        filter.status.map(Status::as_str),
+        filter.created_from,
+        filter.created_to,
+        after_at,
+        after_id,
+        limit
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(Submission::try_from)
+    .collect()
+}
+
+/// One entry of a submission's history.
+#[derive(Debug, Clone)]
+pub(crate) struct Transition {
+    /// None for the entry that created it.
+    pub(crate) from: Option<Status>,
+    pub(crate) to: Status,
+    pub(crate) cause: String,
+    pub(crate) at: OffsetDateTime,
+}
+
+/// The submission's history, oldest first.
+pub(crate) async fn history(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Vec<Transition>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT from_status, to_status, cause, recorded_at
+           FROM submission_history WHERE submission_id = $1 ORDER BY id"#,
+        id
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let status = |s: &str| Status::parse(s).ok_or_else(|| corrupt("history status"));
+            Ok(Transition {
+                from: r.from_status.as_deref().map(status).transpose()?,
+                to: status(&r.to_status)?,
+                cause: r.cause,
+                at: r.recorded_at,
+            })
+        })
+        .collect()
+}
+
+/// Locks `owner`'s submissions whose data is not erased yet, in id order
+/// (so that two erasures cannot deadlock); returns their ids and GTF ids.
+pub(crate) async fn lock_unerased_of(
+    conn: &mut PgConnection,
+    owner: &PartnerUserId,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, gtf_submission_id FROM submissions
+           WHERE owner_id = $1 AND erased_at IS NULL
+           ORDER BY id
+           FOR UPDATE"#,
+        owner.as_str()
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.gtf_submission_id))
+        .collect())
+}
+
+/// Marks the submissions' personal data erased, as of the transaction's
+/// start.
+pub(crate) async fn mark_erased(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE submissions SET erased_at = now() WHERE id = ANY($1)",
+        ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The PostgreSQL channel that says deliveries are due, so that senders in
@@ -42,6 +43,11 @@ pub(crate) async fn enqueue(conn: &mut PgConnection, e: &NewEvent<'_>) -> Result
     )
     .execute(&mut *conn)
     .await?;
+    notify_due(conn).await
+}
+
+/// Wakes the senders of every replica once the transaction commits.
+async fn notify_due(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
         .execute(conn)
         .await?;
@@ -170,4 +176,95 @@ pub(crate) async fn purge_older_than(
     .fetch_one(db)
     .await?;
     Ok(done as u64)
+}
+
+/// A delivery as operators see it, with the event it carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    pub(crate) id: Uuid,
+    pub(crate) endpoint: String,
+    pub(crate) kind: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub(crate) status: String,
+    pub(crate) attempts: i32,
+    pub(crate) last_attempt_at: Option<OffsetDateTime>,
+    /// None unless pending.
+    pub(crate) next_attempt_at: Option<OffsetDateTime>,
+    pub(crate) last_response_status: Option<i32>,
+    pub(crate) partner_user_id: String,
+    pub(crate) submission_id: Option<Uuid>,
+}
+
+/// The deliveries of a submission's events, in creation order.
+pub(crate) async fn deliveries_of(
+    db: impl PgExecutor<'_>,
+    submission_id: Uuid,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    sqlx::query_as!(
+        Delivery,
+        r#"SELECT d.id, d.endpoint, e.type AS kind, d.status, d.attempts, d.last_attempt_at,
+                  CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+                  d.last_response_status, e.partner_user_id, e.submission_id
+           FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+           WHERE e.submission_id = $1
+           ORDER BY d.seq"#,
+        submission_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Locks a delivery; returns whether an attempt of it is under way (a
+/// sender holds its lease), or None when there is no such delivery.
+pub(crate) async fn lock_delivery(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT (status = 'pending' AND COALESCE(lease_until > now(), false)) AS "in_flight!"
+           FROM webhook_deliveries WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Starts a new attempt series for a delivery: pending, no attempts yet,
+/// due now; the event (and its `webhook-id`) is the same.
+pub(crate) async fn restart(conn: &mut PgConnection, id: Uuid) -> Result<Delivery, sqlx::Error> {
+    let delivery = sqlx::query_as!(
+        Delivery,
+        r#"UPDATE webhook_deliveries d
+           SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,
+               finished_at = NULL
+           FROM webhook_events e
+           WHERE d.id = $1 AND e.id = d.event_id
+           RETURNING d.id, d.endpoint, e.type AS kind, d.status, d.attempts, d.last_attempt_at,
+                     d.next_attempt_at AS "next_attempt_at?", d.last_response_status,
+                     e.partner_user_id, e.submission_id"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    notify_due(conn).await?;
+    Ok(delivery)
+}
+
+/// Starts a new attempt series for every delivery marked failed at or
+/// after `since`; returns how many.
+pub(crate) async fn restart_failed_since(
+    conn: &mut PgConnection,
+    since: OffsetDateTime,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE webhook_deliveries
+           SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,
+               finished_at = NULL
+           WHERE status = 'failed' AND finished_at >= $1"#,
+        since
+    )
+    .execute(&mut *conn)
+    .await?;
+    notify_due(conn).await?;
+    Ok(done.rows_affected())
 }

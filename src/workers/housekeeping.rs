@@ -1,5 +1,5 @@
-//! Retention and tidying: purges data past its time (`RETENTION_DAYS`
-//! and the fixed lifetimes in `kyc::retention`), lets rate
+//! Retention and tidying: purges data past its time (`RETENTION_DAYS`,
+//! `AUDIT_RETENTION_DAYS` and the fixed lifetimes in `kyc::retention`), lets rate
 //! limiters forget idle keys, and drains the metrics recorder's histogram
 //! samples.
 
@@ -17,13 +17,14 @@ pub(super) async fn run(
     kyc: Kyc,
     limits: Arc<Limits>,
     retention: Duration,
+    audit_retention: Duration,
     every: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
         limits.forget_idle();
         metrics::upkeep();
-        match kyc.purge(retention).await {
+        match kyc.purge(retention, audit_retention).await {
             Ok(p) if p.is_empty() => {}
             Ok(p) => {
                 tracing::info!(
@@ -32,6 +33,7 @@ pub(super) async fn run(
                     deliveries = p.deliveries,
                     unmatched_callbacks = p.unmatched_callbacks,
                     idempotency_keys = p.idempotency_keys,
+                    audit_entries = p.audit_entries,
                     "purged data past its retention"
                 );
             }

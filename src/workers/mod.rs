@@ -25,6 +25,7 @@ pub(crate) struct WorkerDeps {
     pub(crate) reconciler: ReconcilerConfig,
     pub(crate) limits: Arc<Limits>,
     pub(crate) retention: Duration,
+    pub(crate) audit_retention: Duration,
     /// Wakes the webhook sender when deliveries commit anywhere.
     pub(crate) changes: ChangeFeed,
 }
@@ -37,6 +38,7 @@ pub(crate) fn spawn(kyc: Kyc, deps: WorkerDeps, shutdown: CancellationToken) -> 
         kyc.clone(),
         deps.limits,
         deps.retention,
+        deps.audit_retention,
         deps.reconciler.interval,
         shutdown.clone(),
     ));

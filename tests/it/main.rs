@@ -14,6 +14,7 @@ mod events;
 mod faults;
 mod gtf_client;
 mod operations;
+mod ops;
 mod reconciler;
 mod robustness;
 mod server;

@@ -9,6 +9,8 @@ const APP_FAULTS = new Set([
   'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'MALFORMED_JSON', 'INVALID_BODY', 'UNSUPPORTED_MEDIA_TYPE',
   'PAYLOAD_TOO_LARGE', 'INVALID_PARAMETER', 'INVALID_HEADER', 'UNSUPPORTED_SUBMISSION_TYPE',
   'IDEMPOTENCY_KEY_REUSED', 'FORBIDDEN', 'INVALID_CALLBACK', 'CALLBACK_NOT_STORED',
+  // The operator API's own; a page never calls it.
+  'DELIVERY_IN_FLIGHT',
 ]);
 
 // Used when a 503 comes without Retry-After: the service's own default.

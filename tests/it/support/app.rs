@@ -90,6 +90,7 @@ pub fn service_config(db_url: &str, gtf_base: &str, auth: AuthConfig) -> Service
         cors_origins: vec![],
         user_rate_limit: std::num::NonZeroU32::new(1000).unwrap(),
         retention: Duration::from_secs(90 * 86_400),
+        audit_retention: Duration::from_secs(5 * 365 * 86_400),
         demo: false,
         webhooks: WebhookConfig::default(),
         // As in production; `metrics_addr` is unused (tests bind port 0).
