@@ -2,7 +2,8 @@
 """Renders the markdown table of one bench/run from its work directory.
 
 Exit status 0, or 3 when a measurement is invalid (a load saw errors, a
-stampede minted more than once); the table is printed either way.
+stampede minted more than once, a webhook event that never arrived or
+arrived unsigned); the table is printed either way.
 """
 
 import glob
@@ -126,8 +127,9 @@ def wrk(name):
 
 def cpu(name):
     """Cores used over the load's measuring windows: the machine, the
-    service, the simulator and the bench databases' PostgreSQL backends."""
-    secs = total = idle = svc = sim = pg = 0.0
+    service, the simulator, the webhook receiver and the bench databases'
+    PostgreSQL backends."""
+    secs = total = idle = svc = sim = rcv = pg = 0.0
     tck = clk
     for p in parts(name):
         c = load_json(f"{p}.cpu")
@@ -139,12 +141,13 @@ def cpu(name):
         idle += c["idle"]
         svc += c.get("svc") or 0
         sim += c.get("sim") or 0
+        rcv += c.get("rcv") or 0
         pg += c.get("pg") or 0
     if not secs or not total:
         return None
     busy = (total - idle) / total * nproc
-    svc, sim, pg = svc / tck / secs, sim / tck / secs, pg / tck / secs
-    return {"busy": busy, "svc": svc, "sim": sim, "pg": pg, "rest": max(0.0, busy - svc - sim - pg)}
+    svc, sim, rcv, pg = svc / tck / secs, sim / tck / secs, rcv / tck / secs, pg / tck / secs
+    return {"busy": busy, "svc": svc, "sim": sim, "rcv": rcv, "pg": pg, "rest": max(0.0, busy - svc - sim - rcv - pg)}
 
 
 def rss(name):
@@ -175,6 +178,279 @@ def verdict(ok):
     return "**met**" if ok else "**missed**"
 
 
+def autoanalyzed(phase, r):
+    """Whether autovacuum analyzed webhook_deliveries during the phase, and
+    when, from its first arrival."""
+    try:
+        before, after = (open(path(f"webhook_{phase}.{e}.analyzed")).read().split() for e in ("before", "after"))
+    except OSError:
+        return "–"
+    if len(before) != 2 or len(after) != 2:
+        return "–"
+    if after[0] == before[0]:
+        return "no"
+    runs = int(after[0]) - int(before[0])
+    at = float(after[1]) - r["first_at"] if r.get("first_at") else None
+    return f"{runs}×, the last at {f(at, 1)} s" if at is not None else f"{runs}×"
+
+
+# workers::webhook_sender's IN_FLIGHT.
+SENDER_SLOTS = 64
+
+
+def prometheus(name):
+    """{metric line's name and labels: value} of a /metrics scrape."""
+    values = {}
+    try:
+        for line in open(path(f"{name}.metrics")):
+            if line.strip() and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                values[key] = float(value)
+    except (OSError, ValueError):
+        pass
+    return values
+
+
+def scraped(phase, wanted):
+    """The growth over a webhook phase of the metric lines wanted(line) picks."""
+    before, after = prometheus(f"webhook_{phase}.before"), prometheus(f"webhook_{phase}.after")
+    return sum(v - before.get(k, 0.0) for k, v in after.items() if wanted(k))
+
+
+def webhooks():
+    phases = [
+        ("burst", f"{int(meta.get('webhook_events', 0)):,} confirms, {meta.get('webhook_conns')} connections, as fast as they go"),
+        ("steady", f"{meta.get('webhook_rate')} confirms a second for {meta.get('webhook_secs')} s (open loop)"),
+        ("drain", "resend: every delivery set back to pending in one transaction"),
+        ("drain_analyzed", "the same, with `ANALYZE webhook_deliveries` in that transaction (what-if)"),
+    ]
+    res = {p: load_json(f"webhook_{p}.json") for p, _ in phases}
+    if not any(res.values()):
+        if "webhook_events" in meta:
+            problems.append("webhooks: no result")
+        return
+    checks = {p: load_json(f"webhook_{p}.verify.json") for p, _ in phases}
+    confirms = {p: load_json(f"webhook_{p}.confirm.json") for p in ("burst", "steady")}
+    prepared = load_json("webhook_prepare.json")
+    if not prepared or set(prepared["statuses"]) != {"create 201", "upload 200"}:
+        problems.append(f"webhooks: preparing the submissions: {prepared and prepared['statuses']}")
+    for p, c in confirms.items():
+        if not c or set(c["statuses"]) != {"200"}:
+            problems.append(f"webhook {p}: confirms answered {c and c['statuses']}")
+    for p, r in res.items():
+        if not r:
+            problems.append(f"webhook {p}: no result")
+            continue
+        if r["missing"] or r["unexpected"] or r["without_id"]:
+            problems.append(
+                f"webhook {p}: {r['missing']} of {r['expected']} events never arrived, "
+                f"{r['unexpected']} unexpected ids, {r['without_id']} requests without a webhook-id"
+            )
+        v = checks[p]
+        if not v or not v["checked"] or v["verified"] != v["checked"]:
+            problems.append(f"webhook {p}: signatures {v}")
+    if meta.get("webhook_unsucceeded", "0") != "0":
+        problems.append(f"webhooks: {meta['webhook_unsucceeded']} deliveries not succeeded at the end")
+
+    w("## Webhooks")
+    w("")
+    w(
+        "A fresh service on its own database, `WEBHOOK_URLS` pointing at `bench/receiver.py` (127.0.0.1; answers "
+        "`204` after reading each request, parsing nothing) and a generated `WEBHOOK_SECRET`; the simulator "
+        "without callbacks and the reconciler held off, so every event is a confirm's `kyc.submission.processing`, "
+        "one delivery each. Deliveries are counted at the receiver by `webhook-id`; the signatures of the first "
+        "100 of each phase are checked as a partner would (the README's scheme). Arrival: when the receiver read "
+        "a request's first byte. Commit: the event's `created_at`, which is `now()` in the confirm's transaction, "
+        "so the transaction's start, shortly before its commit (the submission's `updated_at` is the same value); "
+        "the confirm's answer reaching the client comes after the commit, and bounds it from the other side. "
+        "One clock: the same machine's."
+    )
+    w("")
+    w(
+        "| phase | events | unique ids received | duplicates | missing | signatures checked | first → last arrival s "
+        "| deliveries/s | by quarter of the arrivals /s | events committed/s |"
+    )
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for p, label in phases:
+        r, v = res[p], checks[p]
+        if not r:
+            continue
+        sig = f"{v['verified']} of {v['checked']} valid" if v else "–"
+        committed = "– (at once)" if p.startswith("drain") else f(r.get("committed_per_s"), 0)
+        quarters = ", ".join(f(q, 0) for q in r.get("quarters_per_s", []))
+        w(
+            f"| {label} | {r['expected']:,} | {r['unique']:,} | {r['duplicates']:,} | {r['missing']:,} | {sig} | "
+            f"{f(r['span_s'], 2)} | **{f(r['per_s'], 0)}** | {quarters} | {committed} |"
+        )
+    w("")
+    b, c = res["burst"], confirms["burst"]
+    if b and c:
+        w(
+            f"Burst: the {c['requests']:,} confirms took {f(c['wall_s'], 2)} s ({f(c['rps'], 0)}/s; each "
+            f"{f(c['p50_ms'], 1)} ms at p50, {f(c['p99_ms'], 1)} ms at p99); their events reached the receiver "
+            f"{f(b['from_created']['p50_ms'], 1)} ms after their transaction's start at p50, "
+            f"{f(b['from_created']['p99_ms'], 1)} ms at p99, {f(b['from_created']['max_ms'], 1)} ms at most."
+        )
+    d, da = res["drain"], res["drain_analyzed"]
+    if d and d.get("last_after_s") is not None:
+        w(
+            f"Resend drain: {int(meta.get('webhook_drain_resent', 0)):,} deliveries marked `failed` by SQL (as if out "
+            "of attempts), then set back to `pending` with `attempts = 0` and a `NOTIFY` in one transaction (SQL "
+            "standing in for the operator's resend, built elsewhere): the first arrived "
+            f"{f(d['first_after_s'], 3)} s after that commit, the last {f(d['last_after_s'], 2)} s after it"
+            + (
+                f"; with `ANALYZE` in the resend's transaction, {f(da['first_after_s'], 3)} s and "
+                f"{f(da['last_after_s'], 2)} s."
+                if da and da.get("last_after_s") is not None
+                else "."
+            )
+        )
+    w("")
+    w("Commit to the receiver's first byte, per event:")
+    w("")
+    w("| phase | from | events | p50 ms | p95 ms | p99 ms | max ms |")
+    w("|---|---|---|---|---|---|---|")
+    for p, label in phases[:2]:
+        r = res[p]
+        if not r:
+            continue
+        for key, frm in (("from_created", "`created_at` (transaction start)"), ("from_answer", "the confirm's answer at the client")):
+            L = r.get(key)
+            if L:
+                w(
+                    f"| {label} | {frm} | {L['count']:,} | {f(L['p50_ms'], 2)} | {f(L['p95_ms'], 2)} | "
+                    f"{f(L['p99_ms'], 2)} | {f(L['max_ms'], 2)} |"
+                )
+    w("")
+    s, sc = res["steady"], confirms["steady"]
+    if s and sc:
+        w(
+            f"Steady: {sc['requests']:,} confirms sent at {f(sc.get('sent_per_s'), 1)}/s (the latest "
+            f"{f(sc.get('max_late_ms'), 1)} ms behind its schedule), each answered in {f(sc['p50_ms'], 1)} ms at p50, "
+            f"{f(sc['p99_ms'], 1)} ms at p99; {s.get('before_answer', 0):,} of {s['unique']:,} events reached the "
+            "receiver before their confirm's answer reached the client."
+        )
+        w("")
+    w(
+        "CPU over each phase (from its first confirm, or the resend, until no delivery is pending), in cores: "
+        "`rcv` the receiver, `sim` the simulator (the confirms' GTF calls), `drv` the load driver sending the "
+        "confirms (`bench/load.py`, its own CPU time over the phase), `rest` anything else on the machine; per "
+        "delivery, each one's CPU time."
+    )
+    w("")
+    w("| phase | busy | svc | pg | rcv | sim | drv | rest | svc µs/delivery | pg µs/delivery | rcv µs/delivery | service peak RSS MB |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for p, _ in phases:
+        r, c = res[p], cpu(f"webhook_{p}")
+        if not r or not c:
+            continue
+        secs = (load_json(f"webhook_{p}.cpu") or {}).get("seconds")
+        drv = (confirms.get(p) or {}).get("cpu_s", 0) / secs if secs else 0
+        per = lambda cores: f(cores * secs * 1e6 / r["unique"], 0) if secs and r["unique"] else "–"
+        m = rss(f"webhook_{p}")
+        w(
+            f"| {p} | {f(c['busy'], 2)} | {f(c['svc'], 2)} | {f(c['pg'], 2)} | {f(c['rcv'], 2)} | {f(c['sim'], 2)} | "
+            f"{f(drv, 2)} | {f(max(0.0, c['rest'] - drv), 2)} | {per(c['svc'])} | {per(c['pg'])} | {per(c['rcv'])} | "
+            f"{f(m[0]) if m else '–'} |"
+        )
+    w("")
+    w(
+        "What the sender waited on: the outbox sampled every 0.1 s from one connection while deliveries were "
+        f"pending: deliveries leased (in the sender's {SENDER_SLOTS} slots: claimed, not yet recorded), the service's "
+        f"backends not idle (a pool of {meta.get('db_max_connections')}, and the connection that LISTENs), and what "
+        "the active ones waited for (`CPU`: nothing, running or ready to). From the sender's `/metrics`: the mean "
+        "attempt, from sending to the receiver's answer, and attempts that did not succeed."
+    )
+    w("")
+    w(
+        "| phase | samples | slots in use, mean (max) | backends not idle, mean (max) | active backends' waits "
+        "| attempt mean ms | attempts failed | autovacuum's ANALYZE of the deliveries |"
+    )
+    w("|---|---|---|---|---|---|---|---|")
+    for p, _ in phases:
+        o = load_json(f"webhook_{p}.outbox.json")
+        if not res[p] or not o:
+            continue
+        n = scraped(p, lambda k: k.startswith("webhook_attempt_duration_seconds_count"))
+        mean = scraped(p, lambda k: k.startswith("webhook_attempt_duration_seconds_sum")) / n * 1000 if n else None
+        not_ok = scraped(p, lambda k: k.startswith("webhook_deliveries_total{") and 'outcome="succeeded"' not in k)
+        waits = ", ".join(f"{e} {share:.0%}" for e, share in list(o["waits"].items())[:4]) or "–"
+        w(
+            f"| {p} | {o['samples']} | {f(o['leased_mean'])} ({o['leased_max']}) | {f(o['busy_mean'])} ({o['busy_max']}) | "
+            f"{waits} | {f(mean, 2)} | {int(not_ok)} | {autoanalyzed(p, res[p])} |"
+        )
+    w("")
+    commits = [(label, pgbench(name)) for name, label in (
+        ("pg_commit", "`commit.sql`: INSERT one row, COMMIT"),
+        ("pg_commit_notify", "`commit-notify.sql`: the same with `pg_notify`, as each submission change does"),
+    )]
+    if all(r for _, r in commits):
+        w(
+            f"What a change's commit can reach here: one durable INSERT per transaction, with and without a NOTIFY, "
+            f"by pgbench at the burst's {meta.get('webhook_conns')} clients (`-M prepared`, `bench/sql/`, pgbench's "
+            f"database), a {meta.get('slice')} s slice of each just before the burst and one just after."
+        )
+        w("")
+        w("| transaction | tx/s | slices' tx/s | p50 ms | p99 ms | errors |")
+        w("|---|---|---|---|---|---|")
+        for label, r in commits:
+            w(
+                f"| {label} | {f(r['rps'], 0)} | {f(r['rps_min'], 0)}–{f(r['rps_max'], 0)} | {f(r['p50_ms'], 2)} | "
+                f"{f(r['p99_ms'], 2)} | {r['errors']} |"
+            )
+        w("")
+
+
+ONLY = meta.get("only") or None
+D = meta.get("duration", "?")
+out = []
+w = out.append
+w(f"# gtf-bff benchmarks, {meta.get('started_at')}" + (f" ({ONLY} only)" if ONLY else ""))
+w("")
+w(
+    f"Machine: {meta.get('nproc')} × {meta.get('cpu_model')}, {meta.get('mem_total')}, Linux {meta.get('kernel')}; "
+    f"load average at the start {meta.get('loadavg_start')}, at the end {meta.get('loadavg_end')}."
+)
+bg = cpu("background")
+if bg:
+    w(f"CPU busy before the run started anything: {bg['busy']:.2f} of {nproc} cores (other work on the machine).")
+w(
+    f"PostgreSQL {meta.get('pg_version')}, {meta.get('pg_where')} ({meta.get('pg_settings')}). "
+    f"gtf-bff {meta.get('commit')}, release build; DB_MAX_CONNECTIONS={meta.get('db_max_connections')}, "
+    "RUST_LOG=warn."
+    + (
+        ""
+        if ONLY
+        else f" wrk {meta.get('wrk_version')}, 2 threads (1 for one connection), closed loop. "
+        f"Each comparison alternates its loads in {meta.get('slices')} slices of {meta.get('slice')} s "
+        f"({D} s per load, after a {meta.get('warmup')} s warm-up); req/s is over all slices, p50/p99 the "
+        "median of the slices'."
+    )
+    + f" Everything shares the same {nproc} cores."
+)
+w("")
+
+
+def finish():
+    if problems:
+        w("## Invalid measurements")
+        w("")
+        for p in problems:
+            w(f"- {p}")
+        w("")
+    if ONLY:
+        w(f"Reproduce with `BENCH_ONLY={ONLY} bench/run` (finished {meta.get('finished_at')}).")
+    else:
+        met = sum(1 for g in goals if g)
+        w(f"Goals met: {met} of {len(goals)}. Reproduce with `bench/run` (finished {meta.get('finished_at')}).")
+    print("\n".join(out))
+    sys.exit(3 if problems else 0)
+
+
+if ONLY == "webhooks":
+    webhooks()
+    finish()
+
 get, create, direct, callback = wrk("get"), wrk("create"), wrk("presign_direct"), wrk("callback")
 create_1, direct_1 = wrk("create_1"), wrk("presign_direct_1")
 pg_select, pg_update, pg_update_1 = pgbench("pg_select"), pgbench("pg_update"), pgbench("pg_update_1")
@@ -188,27 +464,6 @@ stampede_mints = int(meta.get("stampede_mints", -1))
 if stampede_mints != 1:
     problems.append(f"stampede: the simulator minted {stampede_mints} tokens for the user, not 1")
 
-D = meta.get("duration", "?")
-out = []
-w = out.append
-w(f"# gtf-bff benchmarks, {meta.get('started_at')}")
-w("")
-w(
-    f"Machine: {meta.get('nproc')} × {meta.get('cpu_model')}, {meta.get('mem_total')}, Linux {meta.get('kernel')}; "
-    f"load average at the start {meta.get('loadavg_start')}, at the end {meta.get('loadavg_end')}."
-)
-bg = cpu("background")
-if bg:
-    w(f"CPU busy before the run started anything: {bg['busy']:.2f} of {nproc} cores (other work on the machine).")
-w(
-    f"PostgreSQL {meta.get('pg_version')}, {meta.get('pg_where')} ({meta.get('pg_settings')}). "
-    f"gtf-bff {meta.get('commit')}, release build; DB_MAX_CONNECTIONS={meta.get('db_max_connections')}, "
-    f"RUST_LOG=warn. wrk {meta.get('wrk_version')}, 2 threads (1 for one connection), closed loop. "
-    f"Each comparison alternates its loads in {meta.get('slices')} slices of {meta.get('slice')} s "
-    f"({D} s per load, after a {meta.get('warmup')} s warm-up); req/s is over all slices, p50/p99 the "
-    f"median of the slices'. Everything shares the same {nproc} cores."
-)
-w("")
 
 # --- Goals -----------------------------------------------------------------
 w("## Goals")
@@ -444,13 +699,5 @@ if meta.get("inbox_rows"):
     w(f"Callback inbox rows at the end: {int(meta['inbox_rows']):,}.")
     w("")
 
-if problems:
-    w("## Invalid measurements")
-    w("")
-    for p in problems:
-        w(f"- {p}")
-    w("")
-met = sum(1 for g in goals if g)
-w(f"Goals met: {met} of {len(goals)}. Reproduce with `bench/run` (finished {meta.get('finished_at')}).")
-print("\n".join(out))
-sys.exit(3 if problems else 0)
+webhooks()
+finish()
