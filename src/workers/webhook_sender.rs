@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -68,15 +68,23 @@ pub(super) async fn run(kyc: Kyc, changes: ChangeFeed, shutdown: CancellationTok
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(POLL) => {}
-            change = wake.recv() => match change {
-                Ok(Change::WebhooksDue | Change::Resync) | Err(RecvError::Lagged(_)) => {}
-                Ok(Change::Submission(_)) => continue,
-                Err(RecvError::Closed) => break,
-            },
+            due = deliveries_due(&mut wake) => if !due { break },
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
         }
     }
     // Attempts under way finish (the shutdown grace bounds the wait); one
     // cut short is taken up again by any replica once its lease lapses.
     while in_flight.join_next().await.is_some() {}
+}
+
+/// Waits for news of due deliveries (or of notifications that may have been
+/// missed); other changes are no reason to claim. False once the feed ends.
+async fn deliveries_due(wake: &mut broadcast::Receiver<Change>) -> bool {
+    loop {
+        match wake.recv().await {
+            Ok(Change::WebhooksDue | Change::Resync) | Err(RecvError::Lagged(_)) => return true,
+            Ok(Change::Submission(_)) => {}
+            Err(RecvError::Closed) => return false,
+        }
+    }
 }
