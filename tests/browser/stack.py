@@ -112,7 +112,12 @@ class Stack:
     overrides or adds variables for all three."""
 
     def __init__(self, name: str, **env: str) -> None:
-        ports = {"sim": free_port(), "api": free_port(), "demo": free_port()}
+        ports = {
+            "sim": free_port(),
+            "api": free_port(),
+            "metrics": free_port(),
+            "demo": free_port(),
+        }
         self.sim_url = f"http://127.0.0.1:{ports['sim']}"
         self.api_url = f"http://127.0.0.1:{ports['api']}"
         self.demo_url = f"http://127.0.0.1:{ports['demo']}"
@@ -141,6 +146,8 @@ class Stack:
         service = {
             "DATABASE_URL": self.db.url,
             "BFF_LISTEN_ADDR": f"127.0.0.1:{ports['api']}",
+            # Stacks run side by side: each its own metrics listener.
+            "METRICS_LISTEN_ADDR": f"127.0.0.1:{ports['metrics']}",
             "CORS_ALLOWED_ORIGINS": self.demo_url,
             "GTF_TOKEN_BASE_URL": self.sim_url,
             "GTF_API_BASE_URL": self.sim_url,

@@ -226,7 +226,9 @@ async function watch(submission) {
     const final = await follow(submission.id, {
       onChange: note,
       onTrouble: (failure, ms) => view.say(
-        failure?.code === 'TOO_MANY_STREAMS' ? failure.key : 'progress.reconnecting',
+        ['TOO_MANY_STREAMS', 'STREAMS_EXHAUSTED'].includes(failure?.code)
+          ? failure.key
+          : 'progress.reconnecting',
         { seconds: Math.ceil(ms / 1000) },
       ),
       onBack: () => view.say('progress.reconnected'),
