@@ -17,7 +17,7 @@ use super::problem::ApiError;
 use super::state::AppState;
 use super::stream_slots::Slot;
 use super::view::SubmissionView;
-use crate::domain::{PartnerUserId, Status, Submission};
+use crate::domain::{PartnerUserId, Submission};
 use crate::events::Change;
 
 /// One event of the stream, as the wire carries it (and as the OpenAPI
@@ -114,7 +114,7 @@ impl Watch {
                 self.last = Some(s);
                 return Some((Ok(event), self));
             }
-            if self.last.as_ref().is_some_and(finished) {
+            if self.last.as_ref().is_some_and(|s| s.state.is_settled()) {
                 return None;
             }
             let reload = tokio::select! {
@@ -135,9 +135,4 @@ impl Watch {
             }
         }
     }
-}
-
-/// Nothing more will happen to it.
-fn finished(s: &Submission) -> bool {
-    (s.state.status.is_final() && s.state.outcome.is_known()) || s.state.status == Status::Expired
 }
