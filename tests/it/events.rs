@@ -12,15 +12,9 @@ use crate::support::app::{
 };
 use crate::support::sim_config;
 
-/// Reads `event: submission` payloads until the server ends the stream;
-/// `opened` hears when the first has arrived.
-async fn read_events(
-    app: &TestApp,
-    user: &str,
-    id: &str,
-    opened: oneshot::Sender<()>,
-) -> Vec<Value> {
-    let mut resp = app
+/// `user`'s event stream of submission `id`, answered as one.
+async fn stream(app: &TestApp, user: &str, id: &str) -> reqwest::Response {
+    let resp = app
         .request(
             Method::GET,
             &format!("/v1/kyc/submissions/{id}/events"),
@@ -34,6 +28,18 @@ async fn read_events(
         resp.headers()["content-type"].to_str().unwrap(),
         "text/event-stream"
     );
+    resp
+}
+
+/// Reads `event: submission` payloads until the server ends the stream;
+/// `opened` hears when the first has arrived.
+async fn read_events(
+    app: &TestApp,
+    user: &str,
+    id: &str,
+    opened: oneshot::Sender<()>,
+) -> Vec<Value> {
+    let mut resp = stream(app, user, id).await;
     let mut buf = String::new();
     let mut opened = Some(opened);
     let read_all = async {
@@ -114,16 +120,7 @@ async fn the_stream_is_only_for_the_owner() {
 /// Opens an event stream and waits for its first event; the stream stays
 /// open as long as the response is held.
 async fn open_stream(app: &TestApp, user: &str, id: &str) -> reqwest::Response {
-    let mut resp = app
-        .request(
-            Method::GET,
-            &format!("/v1/kyc/submissions/{id}/events"),
-            Some(user),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let mut resp = stream(app, user, id).await;
     assert!(resp.chunk().await.unwrap().is_some(), "the first event");
     resp
 }
