@@ -2,8 +2,11 @@
 //! pinned by the configuration and never taken from the token, so `alg:
 //! none` and HS/RS confusion are refused.
 
+mod verified;
+
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
@@ -17,6 +20,7 @@ use url::Url;
 use super::scope::{Granted, ScopeClaims};
 use crate::config::{AuthConfig, JwtKeyConfig};
 use crate::domain::PartnerUserId;
+use verified::{Lookup, VerifiedTokens};
 
 /// `exp` and `nbf` tolerate this much clock skew.
 const LEEWAY_SECS: u64 = 60;
@@ -79,6 +83,9 @@ pub(crate) enum AuthError {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    /// Checked by `jsonwebtoken`; read here for the verified-token cache. A
+    /// float is a valid NumericDate.
+    exp: Option<f64>,
     #[serde(flatten)]
     scopes: ScopeClaims,
 }
@@ -95,6 +102,7 @@ pub(crate) struct JwtVerifier {
     keys: Keys,
     issuer: Option<String>,
     audience: Option<String>,
+    verified: VerifiedTokens,
 }
 
 enum Keys {
@@ -130,6 +138,7 @@ impl JwtVerifier {
             keys,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            verified: VerifiedTokens::new(),
         })
     }
 
@@ -173,6 +182,14 @@ impl JwtVerifier {
     }
 
     pub(crate) async fn verify_with_scopes(&self, token: &str) -> Result<Verified, AuthError> {
+        // Read before the key is looked up: a reload in between makes the
+        // entry stale, never the other way round.
+        let generation = self.keys.generation();
+        match self.verified.get(token, generation).await {
+            Lookup::Hit(verified) => return Ok(verified),
+            Lookup::Expired => return Err(AuthError::Expired),
+            Lookup::Miss => {}
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (key, alg) = match &self.keys {
             Keys::Fixed(key, alg) => (key.clone(), *alg),
@@ -216,10 +233,29 @@ impl JwtVerifier {
             },
             _ => AuthError::Malformed,
         })?;
-        Ok(Verified {
+        let verified = Verified {
             user: PartnerUserId::parse(&data.claims.sub).map_err(|_| AuthError::Subject)?,
             scopes: Granted::from(&data.claims.scopes),
-        })
+        };
+        if let Some(exp) = data.claims.exp {
+            // Whole seconds down: the entry expires no later than the token.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let exp = exp.floor() as u64;
+            self.verified
+                .insert(token, &verified, exp, generation)
+                .await;
+        }
+        Ok(verified)
+    }
+}
+
+impl Keys {
+    /// Changes whenever the key set may have: a fixed key never does.
+    fn generation(&self) -> u64 {
+        match self {
+            Self::Fixed(..) => 0,
+            Self::Jwks(jwks) => jwks.generation.load(Ordering::Acquire),
+        }
     }
 }
 
@@ -228,6 +264,9 @@ struct Jwks {
     url: Url,
     http: reqwest::Client,
     keys: RwLock<KeySet>,
+    /// Counts reloads, so that tokens verified with an earlier set are
+    /// verified again.
+    generation: AtomicU64,
     last_fetch: Mutex<Instant>,
     /// The first fetch's `Cache-Control: max-age`.
     max_age: Option<Duration>,
@@ -243,6 +282,7 @@ impl Jwks {
             url,
             http,
             keys: RwLock::new(keys),
+            generation: AtomicU64::new(0),
             last_fetch: Mutex::new(Instant::now()),
             max_age,
         })
@@ -253,6 +293,7 @@ impl Jwks {
     async fn reload(&self) -> anyhow::Result<Option<Duration>> {
         let (keys, max_age) = load(&self.http, &self.url).await?;
         *self.keys.write().await = keys;
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(max_age)
     }
 

@@ -195,6 +195,20 @@ async fn a_token_expired_within_the_leeway_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_token_verified_once_is_refused_when_it_expires_later() {
+    let v = hs256_verifier().await;
+    // Valid for two more seconds thanks to the leeway, then expired.
+    let expiring = hs256(&claims_with(
+        "alice",
+        "exp",
+        json!(now() - LEEWAY_SECS as i64 + 2),
+    ));
+    assert_accepted(v.verify(&expiring).await, "alice");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_refused(v.verify(&expiring).await, AuthError::Expired);
+}
+
+#[tokio::test]
 async fn a_token_without_exp_is_refused() {
     let v = hs256_verifier().await;
     let forever = hs256(&claims_with("alice", "exp", Value::Null));
@@ -408,6 +422,22 @@ async fn jwks_tokens_verify_with_the_key_their_kid_names() {
     assert_eq!(idp.fetches(), 1, "fetched at start");
     let token = rs256(Some("test-key"), &claims("alice"));
     assert_accepted(v.verify(&token).await, "alice");
+}
+
+#[tokio::test]
+async fn a_token_verified_before_its_key_was_withdrawn_is_refused_after_the_reload() {
+    let idp = Idp::start(JWKS).await;
+    let v = idp.verifier().await;
+    let old = rs256(Some("test-key"), &claims("alice"));
+    assert_accepted(v.verify(&old).await, "alice");
+    // The provider withdraws "test-key"; a token naming the new kid makes
+    // the verifier reload the set.
+    idp.rotate_to("rotated-1");
+    age_last_fetch(&v).await;
+    let rotated = rs256(Some("rotated-1"), &claims("alice"));
+    assert_accepted(v.verify(&rotated).await, "alice");
+    assert_eq!(idp.fetches(), 2);
+    assert_refused(v.verify(&old).await, AuthError::UnknownKey);
 }
 
 #[tokio::test]
