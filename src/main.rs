@@ -11,6 +11,11 @@ use gtf_bff::config::{
 use gtf_bff::sim::SimConfig;
 use tokio_util::sync::CancellationToken;
 
+/// A request allocates and frees some sixty small blocks; mimalloc's
+/// thread-local free lists take about half glibc's instructions for them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Env::from_process();
@@ -138,7 +143,7 @@ where
     W: FnOnce(CancellationToken) -> F,
     F: Future<Output = anyhow::Result<()>>,
 {
-    gtf_bff::telemetry::init(env)?;
+    let _logs = gtf_bff::telemetry::init(env)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();

@@ -7,7 +7,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use gtf_bff::telemetry;
 use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<Line>>>);
@@ -82,17 +85,12 @@ pub fn capture() -> Captured {
         .get_or_init(|| {
             let captured = Captured::default();
             let sink = captured.clone();
-            tracing_subscriber::fmt()
-                .with_env_filter("debug")
-                .with_writer(move || LineWriter {
-                    sink: sink.clone(),
-                    thread: std::thread::current().name().map(str::to_owned),
-                    buf: Vec::new(),
-                })
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
+            let writer = move || LineWriter {
+                sink: sink.clone(),
+                thread: std::thread::current().name().map(str::to_owned),
+                buf: Vec::new(),
+            };
+            telemetry::json(EnvFilter::new("debug"), writer)
                 .try_init()
                 .expect("no other global subscriber in the test binary");
             captured
