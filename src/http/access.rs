@@ -1,4 +1,5 @@
-//! One span, one log line and one metrics sample per request. The span
+//! One span, one log line and one metrics sample per request, and its id
+//! in scope for error bodies. The span
 //! (request id, method, route template: never the raw path, which holds
 //! ids) wraps everything the request does, so every line it logs, in the
 //! flow, the GTF client or the store, names the request.
@@ -11,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use super::problem;
 use crate::telemetry::metrics;
 
 pub(crate) async fn record(request: Request, next: Next) -> Response {
@@ -28,7 +30,8 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_owned();
     let span = tracing::info_span!("request", request_id, method, route);
-    let response = next.run(request).instrument(span.clone()).await;
+    let work = problem::with_request_id(request_id, next.run(request));
+    let response = work.instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     metrics::http_request(method, &route, status, elapsed);

@@ -18,11 +18,16 @@ mod submissions;
 mod timeout;
 mod view;
 
+use std::convert::Infallible;
+
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
+use axum::response::Response;
 use axum::routing::{delete, get, post};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -46,7 +51,7 @@ pub(crate) fn router(
     state: AppState,
     cors_origins: &[HeaderValue],
     timeout: RequestTimeout,
-) -> Router {
+) -> HttpService {
     let v1 = Router::new()
         .route(
             "/v1/kyc/submissions",
@@ -96,12 +101,12 @@ pub(crate) fn router(
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);
-    outer(inner(routes).layer(cors(cors_origins)))
+    outer(routes, cors(cors_origins))
 }
 
 /// The metrics listener's routes: `/metrics`, and the probes, so that a
 /// scraper or a kubelet may use either listener.
-pub(crate) fn metrics_router(state: AppState, timeout: RequestTimeout) -> Router {
+pub(crate) fn metrics_router(state: AppState, timeout: RequestTimeout) -> HttpService {
     let routes = Router::new()
         .route("/metrics", get(ops::metrics))
         .merge(probes())
@@ -109,7 +114,7 @@ pub(crate) fn metrics_router(state: AppState, timeout: RequestTimeout) -> Router
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);
-    outer(inner(routes))
+    outer(routes, None)
 }
 
 fn probes() -> Router<AppState> {
@@ -118,31 +123,45 @@ fn probes() -> Router<AppState> {
         .route("/readyz", get(ops::readyz))
 }
 
-/// Innermost: any error, extractor rejections included, names its request;
-/// one span, log line and metrics sample per request.
-fn inner(routes: Router) -> Router {
-    routes
-        .layer(middleware::from_fn(problem::scope_request_id))
-        .layer(middleware::from_fn(access::record))
-}
+/// What a listener serves: the routes inside the middleware every request
+/// passes through.
+pub(crate) type HttpService = BoxCloneSyncService<Request, Response, Infallible>;
 
-/// Outermost last: secrets are marked before anything can log them, then
-/// every request gets an id that its response and errors carry.
-fn outer(routes: Router) -> Router {
+/// The middleware, outermost first: secrets are marked before anything can
+/// log them; every request gets an id that its response and errors carry;
+/// CORS answers browsers' preflights. Inside the router (it knows the
+/// route), one span, log line and metrics sample per request.
+///
+/// Only `access::record` is a router layer: axum wraps and boxes every
+/// route once per router layer and clones that chain for each request, so
+/// each layer there costs every request an allocation and a clone; around
+/// the router it costs one.
+fn outer(routes: Router, cors: Option<CorsLayer>) -> HttpService {
     let x_request_id = HeaderName::from_static("x-request-id");
-    routes
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+    let routes = routes.layer(middleware::from_fn(access::record));
+    let service = ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+        .layer(SetRequestIdLayer::new(
+            x_request_id.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .option_layer(cors)
+        .service(routes);
+    BoxCloneSyncService::new(service)
 }
 
 /// Browsers may call the API from these origins with the headers the API
-/// uses, and read the headers it answers with.
-fn cors(origins: &[HeaderValue]) -> CorsLayer {
-    CorsLayer::new()
+/// uses, and read the headers it answers with. No origins, no CORS layer:
+/// it would only add a `Vary` header to every response.
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([
@@ -158,5 +177,6 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             HeaderName::from_static("x-request-id"),
             HeaderName::from_static("idempotent-replayed"),
         ])
-        .max_age(std::time::Duration::from_secs(600))
+        .max_age(std::time::Duration::from_secs(600));
+    Some(cors)
 }

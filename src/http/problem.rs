@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,16 +19,10 @@ tokio::task_local! {
     static REQUEST_ID: String;
 }
 
-/// Runs the rest of the stack with the request id in scope, so that any
-/// error, extractor rejections included, can name it.
-pub(crate) async fn scope_request_id(request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    REQUEST_ID.scope(id, next.run(request)).await
+/// Runs `work` with `id` in scope, so that any error it answers, extractor
+/// rejections included, can name its request.
+pub(super) async fn with_request_id<F: Future>(id: String, work: F) -> F::Output {
+    REQUEST_ID.scope(id, work).await
 }
 
 /// The request id of the request being served (empty outside one).

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -20,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::HttpService;
 use super::conn_clock::{ConnClock, Tracked, Watched};
 
 /// The request line and headers of one request, at most: a larger head is
@@ -41,7 +41,7 @@ pub(crate) struct ConnLimits {
 /// bounds that wait).
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: HttpService,
     limits: ConnLimits,
     shutdown: CancellationToken,
 ) {

@@ -35,7 +35,9 @@ impl Kyc {
             && !s.state.is_settled()
             && submissions::claim_refresh(&self.db, id, REFRESH_INTERVAL_SECS).await?
         {
-            return self.sync(&s, Cause::Refresh).await;
+            // Boxed: the GTF call's state is large, and every read would
+            // carry (and move) it otherwise.
+            return Box::pin(self.sync(&s, Cause::Refresh)).await;
         }
         Ok(s)
     }
