@@ -73,8 +73,12 @@ svc_pid=""
 stop_pid "$sim_pid" 5
 start_sim SIM_CALLBACK_URL=
 webhook_secret=whsec_$(head -c 32 /dev/urandom | base64)
-start_service "DATABASE_URL=$webhook_url" "WEBHOOK_URLS=http://127.0.0.1:$rcv_port/" \
-  "WEBHOOK_SECRET=$webhook_secret" RECONCILE_AFTER_SECS=86400
+metrics_port=$(free_port "${BENCH_WEBHOOK_METRICS_PORT:-18091}")
+start_webhook_service() { # WEBHOOK_URLS: with this part's database, secret and metrics port
+  start_service "DATABASE_URL=$webhook_url" "WEBHOOK_URLS=$1" "WEBHOOK_SECRET=$webhook_secret" \
+    "METRICS_LISTEN_ADDR=127.0.0.1:$metrics_port" RECONCILE_AFTER_SECS=86400
+}
+start_webhook_service "http://127.0.0.1:$rcv_port/"
 
 # The outbox every 0.1 s while a phase runs, from one connection: deliveries
 # pending, those leased (in the sender's slots), and the service's backends
@@ -115,7 +119,7 @@ wait_delivered() {
 # name: the sender's metrics, and when autovacuum last analyzed the
 # deliveries (the claim's plan follows those statistics).
 scrape() {
-  curl -fsS "$bff/metrics" >"$work/$1.metrics" || die "GET /metrics failed"
+  curl -fsS "http://127.0.0.1:$metrics_port/metrics" >"$work/$1.metrics" || die "GET /metrics failed"
   psql_wh -F ' ' -c "SELECT autoanalyze_count, coalesce(extract(epoch FROM last_autoanalyze), 0)
                      FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries'" >"$work/$1.analyzed"
 }
@@ -182,8 +186,7 @@ log "webhooks: outage: the receiver answers 503; $wh_outage confirms to $WH_ENDP
 stop_pid "$svc_pid" 10
 svc_pid=""
 kill -USR2 "$rcv_pid"
-start_service "DATABASE_URL=$webhook_url" "WEBHOOK_URLS=${outage_urls%,}" \
-  "WEBHOOK_SECRET=$webhook_secret" RECONCILE_AFTER_SECS=86400
+start_webhook_service "${outage_urls%,}"
 outage_since=$(psql_wh -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 phase_begin webhook_outage
 py confirm --url "$bff" --submissions "$work/webhook_outage.submissions" --concurrency "$WH_CONNS" \
@@ -210,8 +213,7 @@ kill -USR2 "$rcv_pid"
 receiver_cut webhook_outage
 
 log "webhooks: resend: POST /ops/v1/webhooks/resend-failed, $(wc -l <"$work/webhook_resend.expected") failed since $outage_since"
-start_service "DATABASE_URL=$webhook_url" "WEBHOOK_URLS=${outage_urls%,}" \
-  "WEBHOOK_SECRET=$webhook_secret" RECONCILE_AFTER_SECS=86400
+start_webhook_service "${outage_urls%,}"
 ops_jwt=$(gtf_bff token --sub bench-ops --scope kyc:admin)
 scrape webhook_resend.before
 phase_begin webhook_resend
