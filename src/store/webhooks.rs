@@ -66,7 +66,11 @@ pub(crate) struct Due {
 }
 
 /// Claims up to `limit` due deliveries for `lease_secs`. A delivery waits
-/// while an earlier one with its endpoint and ordering key is pending.
+/// while an earlier one with its endpoint and ordering key is pending: it
+/// must be the first unfinished one. That check is a subquery, so that it
+/// runs per candidate as one probe of `webhook_deliveries_unfinished`
+/// whatever the statistics say (see migration 0009); as a `NOT EXISTS` it
+/// became a join whose plan followed them.
 pub(crate) async fn claim_due(
     db: impl PgExecutor<'_>,
     limit: i64,
@@ -83,10 +87,12 @@ pub(crate) async fn claim_due(
                WHERE c.status = 'pending'
                  AND c.next_attempt_at <= now()
                  AND (c.lease_until IS NULL OR c.lease_until < now())
-                 AND NOT EXISTS (
-                   SELECT 1 FROM webhook_deliveries p
-                   WHERE p.status = 'pending' AND p.endpoint = c.endpoint
-                     AND p.ordering_key = c.ordering_key AND p.seq < c.seq)
+                 AND c.seq = (
+                   SELECT p.seq FROM webhook_deliveries p
+                   WHERE p.finished_at IS NULL AND p.endpoint = c.endpoint
+                     AND p.ordering_key = c.ordering_key
+                   ORDER BY p.seq
+                   LIMIT 1)
                ORDER BY c.next_attempt_at
                LIMIT $1
                FOR UPDATE SKIP LOCKED)
