@@ -342,11 +342,14 @@ def latency_summary(values_s):
 
 def deliveries(args):
     """What the receiver got, against the events in the database
-    ("id created_at submission_id" lines): counted by webhook-id, timed from
-    the first arrival to the last, and each event's first arrival against
-    its created_at and, with args.confirms, against its confirm's answer."""
+    ("id created_at submission_id" lines): counted by webhook-id (with
+    args.by_endpoint by "path#webhook-id", the ids being so in the events'
+    lines too: an event goes to each endpoint), timed from the first arrival
+    to the last, and each event's first arrival against its created_at and,
+    with args.confirms, against its confirm's answer."""
     with open(args.received) as f:
-        arrivals = json.load(f)["arrivals"]
+        arrivals = [(t, f"{path}#{eid}" if args.by_endpoint and eid else eid)
+                    for t, eid, path in json.load(f)["arrivals"]]
     events = {}
     with open(args.events) as f:
         for line in f:
@@ -586,6 +589,7 @@ def main():
     d.add_argument("--events", required=True)
     d.add_argument("--confirms")
     d.add_argument("--start", type=float)
+    d.add_argument("--by-endpoint", action="store_true")
     o = sub.add_parser("outbox")
     o.add_argument("samples")
     c = sub.add_parser("cpu")

@@ -5,9 +5,11 @@ measures (standard library only).
   receiver.py --addr 127.0.0.1:PORT --out PREFIX [--keep N]
 
 Answers every request `204` after reading its head and its Content-Length
-bytes of body, parsing nothing else: no JSON, no signature check. For each
+bytes of body, parsing nothing else: no JSON, no signature check; during
+an outage (each SIGUSR2 starts or ends one) `503` instead. For each
 request it records its arrival (time.time() when its first byte was read:
-the clock PostgreSQL's now() reads) and its `webhook-id`; the first N
+the clock PostgreSQL's now() reads), its `webhook-id` and its path (several
+endpoints can point here); the first N
 requests (default 100) of each segment are kept whole, head and body, for
 `load.py verify` to check their signatures. Prints one line once it
 listens. Each SIGUSR1 ends a segment: what arrived since the previous one
@@ -25,12 +27,14 @@ import signal
 import time
 
 NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
+UNAVAILABLE = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n"
 
 
 class Stats:
     def __init__(self, keep):
         self.keep = keep
-        self.arrivals = []  # (time, webhook-id or None)
+        self.arrivals = []  # (time, webhook-id or None, path)
+        self.outage = False
         self.sample = []  # the first `keep` requests: headers and body
 
 
@@ -53,7 +57,9 @@ class Connection(asyncio.Protocol):
             if end < 0:
                 return
             length, webhook_id, headers = 0, None, {}
-            for line in self.buf[:end].split(b"\r\n")[1:]:
+            lines = self.buf[:end].split(b"\r\n")
+            target = lines[0].split(b" ")[1].decode("latin-1") if lines[0].count(b" ") >= 2 else None
+            for line in lines[1:]:
                 name, _, value = line.partition(b":")
                 name, value = name.strip().lower(), value.strip()
                 headers[name] = value
@@ -65,14 +71,14 @@ class Connection(asyncio.Protocol):
             if len(self.buf) < total:
                 return
             body, self.buf = self.buf[end + 4:total], self.buf[total:]
-            self.stats.arrivals.append((self.started, webhook_id))
+            self.stats.arrivals.append((self.started, webhook_id, target))
             if len(self.stats.sample) < self.stats.keep:
                 self.stats.sample.append({
                     "arrived": self.started,
                     "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()},
                     "body": base64.b64encode(body).decode(),
                 })
-            self.transport.write(NO_CONTENT)
+            self.transport.write(UNAVAILABLE if self.stats.outage else NO_CONTENT)
             # What is left already belongs to the next request.
             self.started = now if self.buf else None
 
@@ -99,7 +105,11 @@ async def main():
         os.replace(f"{args.out}.{segments}.tmp", f"{args.out}.{segments}")
 
     stop = asyncio.Event()
+    def toggle_outage():
+        stats.outage = not stats.outage
+
     loop.add_signal_handler(signal.SIGUSR1, end_segment)
+    loop.add_signal_handler(signal.SIGUSR2, toggle_outage)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     print(f"receiver: listening on http://{args.addr}/", flush=True)

@@ -8,7 +8,8 @@
 # database, with WEBHOOK_URLS pointing at bench/receiver.py on 127.0.0.1
 # and a generated WEBHOOK_SECRET. The simulator restarts without callbacks
 # and the reconciler is held off, so the only changes are the confirms
-# driven here: one kyc.submission.processing event each, one delivery each.
+# driven here: one kyc.submission.processing event each, and a delivery of
+# it to each endpoint (one, but for the outage).
 #
 #   burst   BENCH_WEBHOOK_EVENTS submissions created and uploaded first
 #           (no event), then confirmed as fast as 32 connections go:
@@ -16,28 +17,38 @@
 #           last
 #   steady  BENCH_WEBHOOK_RATE confirms a second for BENCH_WEBHOOK_SECS s
 #           (open loop): each event's commit to its arrival
-#   drain   every delivery so far marked failed, then set back to pending
-#           in one transaction, by SQL standing in for an operator's resend:
-#           how fast the sender works off a backlog; then again with an
-#           ANALYZE in that transaction (what the planner's statistics cost)
+#   outage  the receiver answers 503 while BENCH_WEBHOOK_RESEND deliveries
+#           are made (confirms to BENCH_WEBHOOK_ENDPOINTS endpoints); then
+#           SQL marks them failed, as if out of attempts (setup, not
+#           measured)
+#   resend  the operator's POST /ops/v1/webhooks/resend-failed: how fast
+#           the sender works off that backlog, from the first arrival to
+#           the last and from the resend's answer to the last
 #
 # Each phase ends when no delivery is pending; the receiver's record of it
-# is then cut (SIGUSR1) and checked against webhook_events: unique
-# webhook-ids, duplicates, missing, and the signatures of its first 100.
+# is then cut (SIGUSR1) and checked against the database: unique
+# webhook-ids (per endpoint in the resend), duplicates, missing, and the
+# signatures of its first 100.
 
 WH_EVENTS=${BENCH_WEBHOOK_EVENTS:-10000}
 WH_RATE=${BENCH_WEBHOOK_RATE:-100}
 WH_SECS=${BENCH_WEBHOOK_SECS:-30}
+WH_RESEND=${BENCH_WEBHOOK_RESEND:-100000}
+WH_ENDPOINTS=${BENCH_WEBHOOK_ENDPOINTS:-8}
 WH_CONNS=32
 WH_STEADY_CONNS=16
 WH_USERS=32
 wh_steady=$((WH_RATE * WH_SECS))
+wh_outage=$(((WH_RESEND + WH_ENDPOINTS - 1) / WH_ENDPOINTS))
+wh_total=$((WH_EVENTS + wh_steady + wh_outage))
 {
   echo "webhook_events=$WH_EVENTS"
   echo "webhook_rate=$WH_RATE"
   echo "webhook_secs=$WH_SECS"
   echo "webhook_conns=$WH_CONNS"
   echo "webhook_steady_conns=$WH_STEADY_CONNS"
+  echo "webhook_endpoints=$WH_ENDPOINTS"
+  echo "webhook_outage_confirms=$wh_outage"
 } >>"$work/meta.env"
 
 psql_wh() { "$PGBIN/psql" "$webhook_url" -X -v ON_ERROR_STOP=1 -qAt "$@"; }
@@ -62,8 +73,12 @@ svc_pid=""
 stop_pid "$sim_pid" 5
 start_sim SIM_CALLBACK_URL=
 webhook_secret=whsec_$(head -c 32 /dev/urandom | base64)
-start_service "DATABASE_URL=$webhook_url" "WEBHOOK_URLS=http://127.0.0.1:$rcv_port/" \
-  "WEBHOOK_SECRET=$webhook_secret" RECONCILE_AFTER_SECS=86400
+metrics_port=$(free_port "${BENCH_WEBHOOK_METRICS_PORT:-18091}")
+start_webhook_service() { # WEBHOOK_URLS: with this part's database, secret and metrics port
+  start_service "DATABASE_URL=$webhook_url" "WEBHOOK_URLS=$1" "WEBHOOK_SECRET=$webhook_secret" \
+    "METRICS_LISTEN_ADDR=127.0.0.1:$metrics_port" RECONCILE_AFTER_SECS=86400
+}
+start_webhook_service "http://127.0.0.1:$rcv_port/"
 
 # The outbox every 0.1 s while a phase runs, from one connection: deliveries
 # pending, those leased (in the sender's slots), and the service's backends
@@ -104,19 +119,20 @@ wait_delivered() {
 # name: the sender's metrics, and when autovacuum last analyzed the
 # deliveries (the claim's plan follows those statistics).
 scrape() {
-  curl -fsS "$bff/metrics" >"$work/$1.metrics" || die "GET /metrics failed"
+  curl -fsS "http://127.0.0.1:$metrics_port/metrics" >"$work/$1.metrics" || die "GET /metrics failed"
   psql_wh -F ' ' -c "SELECT autoanalyze_count, coalesce(extract(epoch FROM last_autoanalyze), 0)
                      FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries'" >"$work/$1.analyzed"
 }
 
-log "webhooks: $((WH_EVENTS + wh_steady)) submissions created and uploaded ($WH_CONNS connections)"
+log "webhooks: $wh_total submissions created and uploaded ($WH_CONNS connections)"
 py jwts --secret "$jwt_secret" --prefix bench-wh- --count "$WH_USERS" --out "$work/webhook_users.jwt" >/dev/null
-py submissions --url "$bff" --jwts "$work/webhook_users.jwt" --count $((WH_EVENTS + wh_steady)) \
+py submissions --url "$bff" --jwts "$work/webhook_users.jwt" --count "$wh_total" \
   --concurrency "$WH_CONNS" --out "$work/webhook_submissions" >"$work/webhook_prepare.json"
-[[ $(wc -l <"$work/webhook_submissions") == $((WH_EVENTS + wh_steady)) ]] ||
+[[ $(wc -l <"$work/webhook_submissions") == "$wh_total" ]] ||
   die "webhooks: not every submission was created and uploaded: $(cat "$work/webhook_prepare.json")"
 head -n "$WH_EVENTS" "$work/webhook_submissions" >"$work/webhook_burst.submissions"
-tail -n +$((WH_EVENTS + 1)) "$work/webhook_submissions" >"$work/webhook_steady.submissions"
+sed -n "$((WH_EVENTS + 1)),$((WH_EVENTS + wh_steady))p" "$work/webhook_submissions" >"$work/webhook_steady.submissions"
+tail -n "$wh_outage" "$work/webhook_submissions" >"$work/webhook_outage.submissions"
 
 # What a change's commit can reach on this disk: one durable INSERT per
 # transaction at the burst's concurrency, with and without a NOTIFY
@@ -156,46 +172,75 @@ scrape webhook_steady.after
 receiver_cut webhook_steady
 psql_wh -F ' ' -c "SELECT id, extract(epoch FROM created_at), submission_id FROM webhook_events" >"$work/webhook_events"
 
-# A resend drain: every delivery failed, as if each had run out of
-# attempts; then the resend, with the NOTIFY the outbox sends on commit, so
-# that the sender starts at once rather than on its next poll. With
-# "analyze", the resend's transaction also runs ANALYZE on the deliveries
-# (a what-if, not what the service does: fresh statistics for the claim).
-drain() { # name [analyze]
-  local failed analyze=()
-  [[ ${2:-} == analyze ]] && analyze=(-c "ANALYZE webhook_deliveries")
-  failed=$(psql_wh -c "WITH f AS (UPDATE webhook_deliveries SET status = 'failed', finished_at = now()
-                                  WHERE status = 'succeeded' RETURNING 1) SELECT count(*) FROM f")
-  sleep 2
-  log "webhooks: resend drain: $failed failed deliveries set back to pending at once${2:+ (and ANALYZE)}"
-  scrape "$1.before"
-  phase_begin "$1"
-  sample_begin "$1"
-  psql_wh -c "BEGIN" \
-    -c "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),
-          lease_until = NULL, finished_at = NULL WHERE status = 'failed'" \
-    "${analyze[@]}" -c "SELECT pg_notify('webhooks_due', '')" \
-    -c "SELECT extract(epoch FROM clock_timestamp())" -c "COMMIT" | tail -n 1 >"$work/$1.resent_at"
-  wait_delivered "$1"
-  phase_end "$1"
-  scrape "$1.after"
-  receiver_cut "$1"
-  echo "${1}_resent=$failed" >>"$work/meta.env"
-}
-drain webhook_drain
-drain webhook_drain_analyzed analyze
+# An outage and the operator's resend. The receiver answers 503 and a
+# service with BENCH_WEBHOOK_ENDPOINTS endpoints (paths on the receiver:
+# each event is a delivery to each) takes BENCH_WEBHOOK_RESEND / that many
+# confirms; its sender attempts what it can and schedules the retries. Once
+# every delivery has had an attempt (a minute at most), the service stops
+# and SQL marks every pending delivery failed, as if each had run out of
+# attempts (the schedule's last retry is ~32 h away). The receiver recovers,
+# the service starts again, and an operator resends them all through
+# POST /ops/v1/webhooks/resend-failed, which also NOTIFYs the senders.
+outage_urls=$(for i in $(seq 1 "$WH_ENDPOINTS"); do printf 'http://127.0.0.1:%s/e%s,' "$rcv_port" "$i"; done)
+log "webhooks: outage: the receiver answers 503; $wh_outage confirms to $WH_ENDPOINTS endpoints"
+stop_pid "$svc_pid" 10
+svc_pid=""
+kill -USR2 "$rcv_pid"
+start_webhook_service "${outage_urls%,}"
+outage_since=$(psql_wh -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+phase_begin webhook_outage
+py confirm --url "$bff" --submissions "$work/webhook_outage.submissions" --concurrency "$WH_CONNS" \
+  --out "$work/webhook_outage.confirms" >"$work/webhook_outage.confirm.json"
+deadline=$((SECONDS + 60))
+until [[ $(psql_wh -c "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0") == 0 ]] ||
+  ((SECONDS >= deadline)); do sleep 0.5; done
+phase_end webhook_outage
+stop_pid "$svc_pid" 20
+svc_pid=""
+psql_wh -F ' ' -c "WITH f AS (UPDATE webhook_deliveries SET status = 'failed', finished_at = now(), lease_until = NULL
+                               WHERE status = 'pending' RETURNING attempts, last_response_status)
+                   SELECT count(*), count(*) FILTER (WHERE attempts = 0), count(*) FILTER (WHERE attempts = 1),
+                          count(*) FILTER (WHERE attempts > 1), count(*) FILTER (WHERE last_response_status = 503)
+                   FROM f" |
+  { read -r n none one more unavailable
+    echo "webhook_failed=$n"; echo "webhook_failed_unattempted=$none"; echo "webhook_failed_once=$one"
+    echo "webhook_failed_more=$more"; echo "webhook_failed_503=$unavailable"; } >>"$work/meta.env"
+psql_wh -F ' ' -c "SELECT substring(d.endpoint FROM '^https?://[^/]+(/.*)$') || '#' || e.id,
+                          extract(epoch FROM e.created_at), e.submission_id
+                   FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+                   WHERE d.status = 'failed'" >"$work/webhook_resend.expected"
+kill -USR2 "$rcv_pid"
+receiver_cut webhook_outage
+
+log "webhooks: resend: POST /ops/v1/webhooks/resend-failed, $(wc -l <"$work/webhook_resend.expected") failed since $outage_since"
+start_webhook_service "${outage_urls%,}"
+ops_jwt=$(gtf_bff token --sub bench-ops --scope kyc:admin)
+scrape webhook_resend.before
+phase_begin webhook_resend
+sample_begin webhook_resend
+date +%s.%N >"$work/webhook_resend.sent_at"
+curl -fsS -X POST -H "Authorization: Bearer $ops_jwt" -H "Content-Type: application/json" \
+  -d "{\"since\": \"$outage_since\"}" "$bff/ops/v1/webhooks/resend-failed" >"$work/webhook_resend.answer" ||
+  die "webhooks: the resend failed"
+date +%s.%N >"$work/webhook_resend.resent_at"
+wait_delivered webhook_resend
+phase_end webhook_resend
+scrape webhook_resend.after
+receiver_cut webhook_resend
 echo "webhook_unsucceeded=$(psql_wh -c "SELECT count(*) FROM webhook_deliveries WHERE status <> 'succeeded'")" >>"$work/meta.env"
 stop_pid "$rcv_pid" 5
 rcv_pid=""
 
-for phase in burst steady drain drain_analyzed; do
-  if [[ $phase == drain* ]]; then
-    args=(--start "$(cat "$work/webhook_$phase.resent_at")")
+for phase in burst steady resend; do
+  if [[ $phase == resend ]]; then
+    args=(--by-endpoint --events "$work/webhook_resend.expected" --start "$(cat "$work/webhook_resend.resent_at")")
   else
-    args=(--confirms "$work/webhook_$phase.confirms")
+    args=(--events "$work/webhook_events" --confirms "$work/webhook_$phase.confirms")
   fi
-  py deliveries --received "$work/webhook_$phase.received" --events "$work/webhook_events" "${args[@]}" \
-    >"$work/webhook_$phase.json"
+  py deliveries --received "$work/webhook_$phase.received" "${args[@]}" >"$work/webhook_$phase.json"
   py verify --secret "$webhook_secret" --received "$work/webhook_$phase.received" >"$work/webhook_$phase.verify.json"
   py outbox "$work/webhook_$phase.samples" >"$work/webhook_$phase.outbox.json"
 done
+# The outage's attempts, each answered 503: deliveries attempted, and retries.
+py deliveries --received "$work/webhook_outage.received" --by-endpoint --events "$work/webhook_resend.expected" \
+  >"$work/webhook_outage.json"
