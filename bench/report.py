@@ -20,6 +20,9 @@ GOAL_PRESIGN_P50_MS = 1.0
 GOAL_PRESIGN_P99_MS = 5.0
 GOAL_RSS_IDLE_MB = 20
 GOAL_RSS_LOAD_MB = 150
+GOAL_STREAMS_RSS_MB = 150
+GOAL_STREAM_CHANGE_P99_MS = 1000
+GOAL_STREAMS_GET_P99_RATIO = 2.0
 
 work = sys.argv[1]
 problems = []
@@ -438,6 +441,161 @@ def webhooks():
              f"{max(peaks) / GOAL_RSS_LOAD_MB:.2f}×", max(peaks) <= GOAL_RSS_LOAD_MB)
 
 
+def streams():
+    """The live-streams part (bench/streams.bash): its goals, then its tables."""
+    r = load_json("streams.json")
+    if not r:
+        if "streams" in meta:
+            problems.append("streams: no result")
+        return
+    n = int(meta["streams"])
+    prepared = load_json("streams_prepare.json")
+    if not prepared or set(prepared["statuses"]) != {"create 201", "upload 200"}:
+        problems.append(f"streams: preparing the submissions: {prepared and prepared['statuses']}")
+    if r["opened"] != n:
+        problems.append(f"streams: {r['opened']:,} of {n:,} streams opened ({statuses(r['open_failures'])})")
+    if r["dropped"]:
+        problems.append(f"streams: {r['dropped']:,} streams ended while held ({statuses(r['dropped_why'])})")
+    ch, cf = r.get("changes") or {}, r.get("confirms") or {}
+    if set(cf.get("statuses", {})) != {"200"}:
+        problems.append(f"streams: confirms answered {cf.get('statuses')}")
+    if not ch or ch["arrived"] != ch["expected"]:
+        problems.append(f"streams: {ch.get('arrived')} of {ch.get('expected')} changes reached their streams")
+    if ch.get("unexpected_events"):
+        problems.append(f"streams: {ch['unexpected_events']} events on streams whose submission did not change")
+    off, on = wrk("streams_get_off"), wrk("streams_get_on")
+    mem = {p: rss(f"streams_{p}") for p in ("before", "open", "held", "get_on", "changes", "after")}
+    open_phases = [p for p in ("open", "held", "get_on", "changes") if mem[p]]
+    peak = max((mem[p][0] for p in open_phases), default=None)
+    per_stream_kb = (mem["held"][0] - mem["before"][0]) * 1024 / n if mem["held"] and mem["before"] else None
+
+    if peak is not None:
+        goal(
+            f"{n:,} live streams: service RSS, peak",
+            f"≤ {GOAL_STREAMS_RSS_MB} MB",
+            f"{f(peak)} MB",
+            f"{peak / GOAL_STREAMS_RSS_MB:.2f}× the limit",
+            peak <= GOAL_STREAMS_RSS_MB,
+        )
+    p99 = (ch.get("from_commit") or {}).get("p99_ms")
+    if p99 is not None:
+        goal(
+            f"{n:,} live streams: a change's commit to its event on each stream, p99",
+            f"≤ {GOAL_STREAM_CHANGE_P99_MS:,} ms",
+            f"{f(p99, 1)} ms",
+            f"{p99 / GOAL_STREAM_CHANGE_P99_MS:.2f}× the limit",
+            p99 <= GOAL_STREAM_CHANGE_P99_MS,
+        )
+    if off and on and off.get("p99_ms"):
+        ratio = on["p99_ms"] / off["p99_ms"]
+        goal(
+            f"`GET /v1/kyc/submissions/{{id}}` p99 with {n:,} streams open vs none",
+            f"≤ {GOAL_STREAMS_GET_P99_RATIO:g}×",
+            f"{f(on['p99_ms'], 2)} vs {f(off['p99_ms'], 2)} ms",
+            f"{ratio:.2f}×",
+            ratio <= GOAL_STREAMS_GET_P99_RATIO,
+        )
+    if per_stream_kb is not None:
+        budget = (GOAL_STREAMS_RSS_MB - mem["before"][0]) * 1024 / n
+        goal(
+            "memory per open stream",
+            f"– (the RSS goal leaves {f(budget)} KB)",
+            f"{f(per_stream_kb)} KB",
+            f"{per_stream_kb / budget:.2f}× that" if budget > 0 else "–",
+            None,
+        )
+
+    w("## Live streams")
+    w("")
+    w(
+        f"A fresh service on its own database; {n:,} `GET /v1/kyc/submissions/{{id}}/events` streams held by "
+        f"`bench/streams.py` (one asyncio process, one connection each), {meta.get('streams_per_submission')} on "
+        f"each of {int(meta.get('streams_submissions', 0)):,} submissions, each submission its own user's (the "
+        "per-user cap is 5); `SSE_MAX_STREAMS` and `HTTP_MAX_CONNECTIONS` raised above that. The simulator sends "
+        "no callbacks and the reconciler is held off, so no submission settles and the only changes are the "
+        "confirms sent here (`AWAITING_UPLOAD` → `PROCESSING`, committed through the service's normal path). "
+        "A change's commit: the event's `updatedAt`, `now()` in the confirm's transaction (its start, shortly "
+        "before the commit); its arrival: when the driver read the chunk that completed the event. One clock."
+    )
+    w("")
+    w("| step | streams | wall s | p50 ms | p99 ms | max ms | statuses / failures |")
+    w("|---|---|---|---|---|---|---|")
+    o = r["open"]
+    w(
+        f"| open, {200} at a time, each to its first event | {r['opened']:,} of {n:,} | {f(r['open_wall_s'], 2)} | "
+        f"{f(o['p50_ms'], 1)} | {f(o['p99_ms'], 1)} | {f(o['max_ms'], 1)} | "
+        f"{statuses(r['open_failures']) or 'none failed'} |"
+    )
+    if cf:
+        w(
+            f"| confirms, {f(cf.get('sent_per_s'), 1)}/s ({meta.get('stream_change_conns')} connections, open loop) "
+            f"| {cf['requests']:,} | {f(cf['wall_s'], 2)} | {f(cf['p50_ms'], 1)} | {f(cf['p99_ms'], 1)} | "
+            f"{f(cf['max_ms'], 1)} | {statuses(cf['statuses'])} |"
+        )
+    w("")
+    if ch:
+        w(
+            f"Changes: {ch['submissions']:,} submissions confirmed, {meta.get('stream_change_rate')} a second for "
+            f"{meta.get('stream_change_secs')} s; {ch['arrived']:,} of {ch['expected']:,} expected events arrived "
+            f"(events seen after the first: {statuses(ch['statuses']) or 'none'}); "
+            f"{ch['unexpected_events']} on the streams of submissions that did not change; "
+            f"{r['dropped']} streams ended while held; {ch.get('before_answer', 0):,} events arrived before their "
+            "confirm's answer reached the driver."
+        )
+        w("")
+        w("| change → its event on each stream | events | p50 ms | p95 ms | p99 ms | max ms |")
+        w("|---|---|---|---|---|---|")
+        for key, frm in (("from_commit", "from `updatedAt` (the transaction's start)"), ("from_answer", "from the confirm's answer at the driver")):
+            L = ch.get(key)
+            if L and L["count"]:
+                w(
+                    f"| {frm} | {L['count']:,} | {f(L['p50_ms'], 2)} | {f(L['p95_ms'], 2)} | {f(L['p99_ms'], 2)} | "
+                    f"{f(L['max_ms'], 2)} |"
+                )
+        w("")
+    w(
+        f"`GET /v1/kyc/submissions/{{id}}` (`bench/lua/get.lua`, {meta.get('get_conns')} connections, "
+        f"{meta.get('slice')} s each) of a submission no stream follows: before the streams open, with all of "
+        "them open and quiet, and after they closed (the `none` row: the median of those two slices)."
+    )
+    w("")
+    w("| GET | req/s | p50 ms | p99 ms | errors | busy | svc | pg | svc µs/req |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    for label, name, res in ((f"{n:,} streams open", "streams_get_on", on), ("no stream open", "streams_get_off", off)):
+        if not res:
+            continue
+        c = cpu(name)
+        per = f(c["svc"] * 1e6 / res["rps"], 0) if c and res.get("rps") else "–"
+        w(
+            f"| {label} | {f(res['rps'], 0)} | {f(res['p50_ms'], 2)} | {f(res['p99_ms'], 2)} | {res['errors']} | "
+            f"{f(c['busy'], 2) if c else '–'} | {f(c['svc'], 2) if c else '–'} | {f(c['pg'], 2) if c else '–'} | {per} |"
+        )
+    w("")
+    w(
+        "Service memory (VmRSS sampled every 0.5 s, the phase's peak) and CPU (cores) over each step; memory per "
+        "stream is (held − before) / streams."
+    )
+    w("")
+    w("| step | peak VmRSS MB | VmHWM MB | busy | svc | pg | sim |")
+    w("|---|---|---|---|---|---|---|")
+    for p, label in (
+        ("before", "before, idle"),
+        ("open", f"opening {n:,} streams"),
+        ("held", f"{n:,} open, quiet"),
+        ("get_on", f"{n:,} open, GET load"),
+        ("changes", f"{n:,} open, changes"),
+        ("after", "after closing them, idle"),
+    ):
+        m, c = mem[p], cpu(f"streams_{p}")
+        if m:
+            cores = [f(c[k], 2) if c else "–" for k in ("busy", "svc", "pg", "sim")]
+            w(f"| {label} | {f(m[0])} | {f(m[1])} | " + " | ".join(cores) + " |")
+    w("")
+    if per_stream_kb is not None:
+        w(f"Memory per open stream: {f(per_stream_kb)} KB; the streams driver used {f(r.get('cpu_s'), 1)} s of CPU in all.")
+        w("")
+
+
 ONLY = meta.get("only") or None
 D = meta.get("duration", "?")
 out = []
@@ -505,6 +663,9 @@ def finish():
 
 if ONLY == "webhooks":
     webhooks()
+    finish()
+if ONLY == "streams":
+    streams()
     finish()
 
 get, healthz = wrk("get"), wrk("healthz")
@@ -763,4 +924,5 @@ if meta.get("inbox_rows"):
     w("")
 
 webhooks()
+streams()
 finish()

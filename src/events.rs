@@ -1,7 +1,10 @@
 //! Submission changes and due webhooks, from whichever replica made them:
 //! one PostgreSQL LISTEN per process, fanned out to the live event streams
-//! and the webhook sender.
+//! (each hears of its own submission only) and the webhook sender.
 
+mod watchers;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -12,37 +15,54 @@ use uuid::Uuid;
 
 use crate::store::submissions::CHANGES_CHANNEL;
 use crate::store::webhooks::WEBHOOKS_CHANNEL;
+pub(crate) use watchers::SubmissionChanges;
+use watchers::Watchers;
 
+/// What the process as a whole hears of; a submission's changes go to its
+/// own watchers instead, so that one change does not wake every stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
-    Submission(Uuid),
     /// Webhook deliveries were committed somewhere.
     WebhooksDue,
     /// Notifications may have been missed (the connection dropped): every
-    /// stream should reload.
+    /// submission's watchers hear of it too.
     Resync,
 }
 
-/// Subscribe to hear about every change.
 #[derive(Clone)]
 pub(crate) struct ChangeFeed {
     tx: broadcast::Sender<Change>,
+    watchers: Arc<Watchers>,
 }
 
 impl ChangeFeed {
+    /// Hears about every [`Change`].
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.tx.subscribe()
     }
 
+    /// Hears about changes to submission `id` from now on.
+    pub(crate) fn watch(&self, id: Uuid) -> SubmissionChanges {
+        self.watchers.watch(id)
+    }
+
     /// Starts listening; runs until `shutdown`, reconnecting as needed.
     pub(crate) fn start(db: PgPool, shutdown: CancellationToken) -> Self {
-        let (tx, _) = broadcast::channel(1024);
-        tokio::spawn(listen(db, tx.clone(), shutdown));
-        Self { tx }
+        let feed = Self {
+            tx: broadcast::channel(1024).0,
+            watchers: Arc::default(),
+        };
+        tokio::spawn(listen(db, feed.clone(), shutdown));
+        feed
+    }
+
+    fn resync(&self) {
+        let _ = self.tx.send(Change::Resync);
+        self.watchers.all_changed();
     }
 }
 
-async fn listen(db: PgPool, tx: broadcast::Sender<Change>, shutdown: CancellationToken) {
+async fn listen(db: PgPool, feed: ChangeFeed, shutdown: CancellationToken) {
     loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&db).await?;
@@ -65,7 +85,7 @@ async fn listen(db: PgPool, tx: broadcast::Sender<Change>, shutdown: Cancellatio
             },
         };
         // Changes made while we were not listening are unknown.
-        let _ = tx.send(Change::Resync);
+        feed.resync();
         loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -73,18 +93,16 @@ async fn listen(db: PgPool, tx: broadcast::Sender<Change>, shutdown: Cancellatio
             };
             match next {
                 Ok(Some(n)) if n.channel() == WEBHOOKS_CHANNEL => {
-                    let _ = tx.send(Change::WebhooksDue);
+                    let _ = feed.tx.send(Change::WebhooksDue);
                 }
                 Ok(Some(n)) => {
                     if let Ok(id) = n.payload().parse() {
-                        let _ = tx.send(Change::Submission(id));
+                        feed.watchers.changed(id);
                     }
                 }
                 // The connection dropped; `try_recv` reconnects next time,
                 // but notifications in between are lost.
-                Ok(None) => {
-                    let _ = tx.send(Change::Resync);
-                }
+                Ok(None) => feed.resync(),
                 Err(e) => {
                     tracing::warn!(error = %e, "change feed: connection lost");
                     break;

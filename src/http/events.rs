@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,7 +17,7 @@ use super::state::AppState;
 use super::stream_slots::Slot;
 use super::view::SubmissionView;
 use crate::domain::{PartnerUserId, Submission};
-use crate::events::Change;
+use crate::events::SubmissionChanges;
 
 /// One event of the stream, as the wire carries it (and as the OpenAPI
 /// document describes it): `event: submission` and the submission as JSON.
@@ -70,8 +69,8 @@ pub(crate) async fn events(
     // Taken first: a user at the limit costs no database read.
     let slot = state.streams.take(&user)?;
     let ends_at = Instant::now() + state.streams.max_lifetime();
-    // Subscribe before reading, so no change slips in between.
-    let changes = state.changes.subscribe();
+    // Watch before reading, so no change slips in between.
+    let changes = state.changes.watch(id);
     let first = state.kyc.get(&user, id, false).await?;
     let stream = futures::stream::unfold(
         Watch {
@@ -93,7 +92,7 @@ struct Watch {
     state: AppState,
     user: PartnerUserId,
     id: Uuid,
-    changes: tokio::sync::broadcast::Receiver<Change>,
+    changes: SubmissionChanges,
     /// The next version to send.
     pending: Option<Submission>,
     /// The last version sent; `None` before the first.
@@ -117,22 +116,18 @@ impl Watch {
             if self.last.as_ref().is_some_and(|s| s.state.is_settled()) {
                 return None;
             }
-            let reload = tokio::select! {
-                change = self.changes.recv() => match change {
-                    Ok(Change::Submission(id)) => id == self.id,
-                    Ok(Change::WebhooksDue) => false,
-                    Ok(Change::Resync) | Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => return None,
-                },
-                () = tokio::time::sleep(SAFETY_RELOAD) => true,
+            tokio::select! {
+                () = self.changes.changed() => {}
+                () = tokio::time::sleep(SAFETY_RELOAD) => {}
                 // The client reconnects (to another replica, at shutdown).
                 () = self.state.shutdown.cancelled() => return None,
                 () = tokio::time::sleep_until(self.ends_at) => return None,
-            };
-            if reload {
-                // A failed read ends the stream; the client reconnects.
-                self.pending = Some(self.state.kyc.get(&self.user, self.id, false).await.ok()?);
             }
+            // Boxed: the read's future is large and lives only while it
+            // runs, not in every waiting stream. A failed read ends the
+            // stream; the client reconnects.
+            let read = Box::pin(self.state.kyc.get(&self.user, self.id, false));
+            self.pending = Some(read.await.ok()?);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! drain at shutdown.
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +12,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -47,7 +48,7 @@ pub(crate) async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let builder = Arc::new(builder());
+    let protocols = Arc::new(Protocols::new());
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -55,10 +56,9 @@ pub(crate) async fn serve(
         };
         let (slot, stream, peer) = accepted;
         let watcher = graceful.watcher();
-        let (builder, router) = (builder.clone(), router.clone());
+        let (protocols, router, shutdown) = (protocols.clone(), router.clone(), shutdown.clone());
         tokio::spawn(async move {
             let clock = ConnClock::new(limits.header_timeout, limits.idle_timeout);
-            let io = TokioIo::new(Watched::new(stream, clock.clone()));
             let requests = clock.clone();
             let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
                 let in_flight = requests.request();
@@ -70,7 +70,22 @@ pub(crate) async fn serve(
                     Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
                 }
             });
-            let connection = watcher.watch(builder.serve_connection(io, service));
+            let connection = async {
+                let h2 = tokio::select! {
+                    h2 = speaks_h2(&stream) => h2?,
+                    // Nothing asked yet: nothing to finish.
+                    () = shutdown.cancelled() => return Ok(()),
+                };
+                let io = TokioIo::new(Watched::new(stream, clock.clone()));
+                if h2 {
+                    let conn = protocols.http2.serve_connection(io, service);
+                    watcher.watch(conn).await
+                } else {
+                    let conn = protocols.http1.serve_connection(io, service);
+                    watcher.watch(conn).await
+                }
+                .map_err(io::Error::other)
+            };
             tokio::select! {
                 served = connection => {
                     if let Err(e) = served {
@@ -87,13 +102,53 @@ pub(crate) async fn serve(
     graceful.shutdown().await;
 }
 
-fn builder() -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // No timer is given to hyper: its header timer would also cut the wait
-    // between keep-alive requests (see `conn_clock`).
-    builder.http1().max_buf_size(MAX_HEAD_BYTES);
-    builder.http2().max_header_list_size(MAX_HEAD_BYTES as u32);
-    builder
+/// How each protocol is served. No timer is given to hyper: its header
+/// timer would also cut the wait between keep-alive requests (see
+/// `conn_clock`).
+struct Protocols {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Protocols {
+    fn new() -> Self {
+        let mut http1 = http1::Builder::new();
+        // The head's bound, checked as it is parsed; the buffer's alone
+        // depends on how its reads happen to fall.
+        http1
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_buf_size(MAX_HEAD_BYTES);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2.max_header_list_size(MAX_HEAD_BYTES as u32);
+        Self { http1, http2 }
+    }
+}
+
+/// What every HTTP/2 connection starts with (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the client speaks HTTP/2 (cleartext, prior knowledge), from its
+/// first bytes, peeked: hyper then reads the whole first request into one
+/// buffer. (hyper-util's `auto` builder reads those bytes itself and hands
+/// hyper the first 24, and hyper's buffer grew to 16 KiB on every HTTP/1.1
+/// connection, doubling what an open event stream holds.)
+async fn speaks_h2(stream: &TcpStream) -> io::Result<bool> {
+    let mut first = [0; H2_PREFACE.len()];
+    loop {
+        let n = stream.peek(&mut first).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if first[..n] != H2_PREFACE[..n] {
+            return Ok(false);
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(true);
+        }
+        // A part of the preface: the rest is on its way (the connection's
+        // idle clock bounds the wait).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// The next connection, once one of the slots is free.

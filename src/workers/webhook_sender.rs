@@ -78,13 +78,7 @@ pub(super) async fn run(kyc: Kyc, changes: ChangeFeed, shutdown: CancellationTok
 }
 
 /// Waits for news of due deliveries (or of notifications that may have been
-/// missed); other changes are no reason to claim. False once the feed ends.
+/// missed: every [`Change`] is a reason to claim). False once the feed ends.
 async fn deliveries_due(wake: &mut broadcast::Receiver<Change>) -> bool {
-    loop {
-        match wake.recv().await {
-            Ok(Change::WebhooksDue | Change::Resync) | Err(RecvError::Lagged(_)) => return true,
-            Ok(Change::Submission(_)) => {}
-            Err(RecvError::Closed) => return false,
-        }
-    }
+    !matches!(wake.recv().await, Err(RecvError::Closed))
 }
