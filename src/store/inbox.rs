@@ -14,10 +14,11 @@ pub(crate) enum Stored {
 }
 
 /// Stores a callback unless the same (submissionId, status, result) is
-/// stored already or its submissionId has `cap` rows. The submissionId is
-/// locked for the transaction, so that concurrent deliveries cannot pass the
-/// cap together, nor miss an erasure: the body of a callback about an
-/// erased submission is not kept.
+/// stored already or its submissionId has `cap` rows, in one round trip: the
+/// function of migration 0010 takes the submissionId's inbox lock for the
+/// statement, so that concurrent deliveries cannot pass the cap together,
+/// nor miss an erasure: the body of a callback about an erased submission is
+/// not kept.
 pub(crate) async fn insert(
     db: &PgPool,
     gtf_submission_id: &str,
@@ -26,47 +27,24 @@ pub(crate) async fn insert(
     body: &Value,
     cap: i64,
 ) -> Result<Stored, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    lock_submission_id(&mut tx, gtf_submission_id).await?;
-    let inserted = sqlx::query_scalar!(
-        r#"INSERT INTO callback_inbox (gtf_submission_id, status, result, body)
-           SELECT $1::text, $2::text, $3::text,
-                  CASE WHEN EXISTS (SELECT 1 FROM submissions
-                                    WHERE gtf_submission_id = $1 AND erased_at IS NOT NULL)
-                       THEN NULL ELSE $4::jsonb END
-           WHERE (SELECT count(*) FROM callback_inbox WHERE gtf_submission_id = $1) < $5
-           ON CONFLICT (gtf_submission_id, status, coalesce(result, '')) DO NOTHING
-           RETURNING id"#,
+    let stored = sqlx::query_scalar!(
+        r#"SELECT callback_inbox_store($1, $2, $3, $4, $5) AS "stored!""#,
         gtf_submission_id,
         status,
         result,
         body,
         cap
     )
-    .fetch_optional(&mut *tx)
+    .fetch_one(db)
     .await?;
-    let stored = if inserted.is_some() {
-        Stored::New
-    } else {
-        let duplicate = sqlx::query_scalar!(
-            r#"SELECT EXISTS (
-                 SELECT 1 FROM callback_inbox
-                 WHERE gtf_submission_id = $1 AND status = $2
-                   AND coalesce(result, '') = coalesce($3, '')) AS "duplicate!""#,
-            gtf_submission_id,
-            status,
-            result
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if duplicate {
-            Stored::Duplicate
-        } else {
-            Stored::OverCap
-        }
-    };
-    tx.commit().await?;
-    Ok(stored)
+    match stored.as_str() {
+        "new" => Ok(Stored::New),
+        "duplicate" => Ok(Stored::Duplicate),
+        "over_cap" => Ok(Stored::OverCap),
+        other => Err(sqlx::Error::Protocol(format!(
+            "callback_inbox_store returned {other:?}"
+        ))),
+    }
 }
 
 /// Holds the inbox lock of one submissionId until the transaction ends.
