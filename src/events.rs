@@ -13,8 +13,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::store::submissions::CHANGES_CHANNEL;
-use crate::store::webhooks::WEBHOOKS_CHANNEL;
+use crate::store::announce::{CHANGES_CHANNEL, WEBHOOKS_CHANNEL};
 pub(crate) use watchers::SubmissionChanges;
 use watchers::Watchers;
 

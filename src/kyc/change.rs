@@ -1,14 +1,14 @@
 //! The one place a submission changes: lock the row, run the status
 //! machine, write the new state with the reconciler's next look, record the
-//! history, write the webhook event it is, and announce it, all in one
-//! transaction.
+//! history and write the webhook event it is, all in one transaction; then
+//! announce it to every replica.
 
 use uuid::Uuid;
 
 use super::{Kyc, KycError};
 use crate::domain::{Cause, Event, Submission};
 use crate::store::results::{self, StoredResult};
-use crate::store::submissions;
+use crate::store::{announce, submissions};
 
 impl Kyc {
     /// Applies `event` to the submission; returns it as it now is.
@@ -66,10 +66,24 @@ impl Kyc {
         let changed = submissions::update_state(&mut tx, id, &next, reported, next_check).await?;
         submissions::record_history(&mut tx, id, current.state.status, &next, cause, reported)
             .await?;
-        self.record_event(&mut tx, &current.state, &changed).await?;
-        submissions::notify_changed(&mut tx, id).await?;
+        let queued = self.record_event(&mut tx, &current.state, &changed).await?;
         tx.commit().await?;
         tracing::info!(submission = %id, status = next.status.as_str(), cause = cause.as_str(), "submission changed");
+        self.announce(Some(id), queued).await;
         Ok(changed)
+    }
+
+    /// Wakes every replica's streams of submission `changed` and, with
+    /// `webhooks_due`, their webhook senders, once the change is committed
+    /// (`store::announce` says why not in its transaction). A failure costs
+    /// only the wake-up, not the change: senders also poll every second and
+    /// streams reload every 30 s.
+    pub(super) async fn announce(&self, changed: Option<Uuid>, webhooks_due: bool) {
+        if changed.is_none() && !webhooks_due {
+            return;
+        }
+        if let Err(e) = announce::announce(&self.db, changed, webhooks_due).await {
+            tracing::warn!(error = %e, "a committed change was not announced");
+        }
     }
 }

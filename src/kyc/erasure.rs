@@ -32,17 +32,17 @@ impl Kyc {
         // commits first is erased here; one that waits sees it erased.
         let pending = submissions::lock_unerased_of(&mut tx, user).await?;
         let earlier = erasures::find(&mut tx, user.as_str()).await?;
-        let (erasure, repeat) = match earlier {
-            Some(earlier) if pending.is_empty() => (view(earlier), true),
+        let (erasure, repeat, queued) = match earlier {
+            Some(earlier) if pending.is_empty() => (view(earlier), true, false),
             _ => {
                 let (ids, gtf_ids): (Vec<_>, Vec<_>) = pending.into_iter().unzip();
                 submissions::mark_erased(&mut tx, &ids).await?;
                 results::erase(&mut tx, &ids).await?;
                 inbox::erase_bodies(&mut tx, &gtf_ids).await?;
                 let erasure = view(erasures::record(&mut tx, user.as_str(), &ids).await?);
-                self.record_erasure_event(&mut tx, &erasure).await?;
+                let queued = self.record_erasure_event(&mut tx, &erasure).await?;
                 tracing::info!(submissions = ids.len(), "a user's personal data was erased");
-                (erasure, false)
+                (erasure, false, queued)
             }
         };
         let entry = NewEntry {
@@ -54,6 +54,7 @@ impl Kyc {
         };
         self.audit(&mut *tx, &entry).await?;
         tx.commit().await?;
+        self.announce(None, queued).await;
         Ok(erasure)
     }
 }

@@ -100,6 +100,7 @@ impl Kyc {
         };
         self.audit(&mut *tx, &entry).await?;
         tx.commit().await?;
+        self.announce(None, true).await;
         Ok(delivery)
     }
 
@@ -124,6 +125,7 @@ impl Kyc {
         };
         self.audit(&mut *tx, &entry).await?;
         tx.commit().await?;
+        self.announce(None, resent > 0).await;
         Ok(resent)
     }
 }

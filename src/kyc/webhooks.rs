@@ -57,15 +57,16 @@ struct About<'a> {
 
 impl Kyc {
     /// Writes the event that the change from `before` to `after` is, if any
-    /// and if anyone is to hear of it, in the change's transaction.
+    /// and if anyone is to hear of it, in the change's transaction; true if
+    /// it queued deliveries.
     pub(super) async fn record_event(
         &self,
         tx: &mut PgConnection,
         before: &State,
         after: &Submission,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         let Some(kind) = EventType::of_change(before, &after.state) else {
-            return Ok(());
+            return Ok(false);
         };
         let mut submission = SubmissionView::from(after.clone());
         submission.uploads = None;
@@ -81,13 +82,14 @@ impl Kyc {
         self.enqueue(tx, kind, about, after.updated_at, &data).await
     }
 
-    /// Writes the `kyc.user.erased` event, in the erasure's transaction.
-    /// It is ordered by the user: it concerns all of their submissions.
+    /// Writes the `kyc.user.erased` event, in the erasure's transaction;
+    /// true if it queued deliveries. It is ordered by the user: it concerns
+    /// all of their submissions.
     pub(super) async fn record_erasure_event(
         &self,
         tx: &mut PgConnection,
         erasure: &ErasureView,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         let about = About {
             submission_id: None,
             partner_user_id: &erasure.partner_user_id,
@@ -98,7 +100,7 @@ impl Kyc {
     }
 
     /// Records an event of `kind` with `data`, at `timestamp`, for each
-    /// endpoint that takes it.
+    /// endpoint that takes it; false if none does.
     async fn enqueue(
         &self,
         tx: &mut PgConnection,
@@ -106,10 +108,10 @@ impl Kyc {
         about: About<'_>,
         timestamp: OffsetDateTime,
         data: &impl Serialize,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         let endpoints = self.webhooks.config.endpoints_for(kind);
         if endpoints.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let body = json!({
             "type": kind.as_str(),
@@ -126,7 +128,8 @@ impl Kyc {
             endpoints: &endpoints,
             ordering_key: about.ordering_key,
         };
-        webhooks::enqueue(tx, &event).await
+        webhooks::enqueue(tx, &event).await?;
+        Ok(true)
     }
 
     /// Whether this replica sends webhooks at all.

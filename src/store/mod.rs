@@ -1,6 +1,7 @@
 //! PostgreSQL: the pool, the embedded migrations, and the queries, as free
 //! functions over a pool or a transaction.
 
+pub(crate) mod announce;
 pub(crate) mod audit;
 pub(crate) mod erasures;
 pub(crate) mod idempotency;

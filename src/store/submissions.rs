@@ -12,10 +12,6 @@ use crate::domain::{
     Cause, GtfResult, GtfStatus, Outcome, PartnerUserId, State, Status, Submission,
 };
 
-/// The PostgreSQL channel on which every change of a submission is
-/// announced, with its id as the payload.
-pub(crate) const CHANGES_CHANNEL: &str = "submission_changed";
-
 struct Row {
     id: Uuid,
     owner_id: String,
@@ -246,15 +242,6 @@ pub(crate) async fn record_history(
     )
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-/// Announces a change on [`CHANGES_CHANNEL`], delivered to every replica
-/// when the transaction commits.
-pub(crate) async fn notify_changed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, id.to_string())
-        .execute(conn)
-        .await?;
     Ok(())
 }
 

@@ -5,10 +5,6 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The PostgreSQL channel that says deliveries are due, so that senders in
-/// every replica start at once rather than on their next poll.
-pub(crate) const WEBHOOKS_CHANNEL: &str = "webhooks_due";
-
 /// An event to record, with a delivery for each of `endpoints`.
 pub(crate) struct NewEvent<'a> {
     pub(crate) id: &'a str,
@@ -21,7 +17,8 @@ pub(crate) struct NewEvent<'a> {
     pub(crate) ordering_key: &'a str,
 }
 
-/// Records the event and its deliveries, and announces them on commit.
+/// Records the event and its deliveries; the caller announces them
+/// (`super::announce`) once they are committed.
 pub(crate) async fn enqueue(conn: &mut PgConnection, e: &NewEvent<'_>) -> Result<(), sqlx::Error> {
     let ids: Vec<Uuid> = e.endpoints.iter().map(|_| Uuid::new_v4()).collect();
     sqlx::query!(
@@ -41,16 +38,8 @@ pub(crate) async fn enqueue(conn: &mut PgConnection, e: &NewEvent<'_>) -> Result
         e.endpoints,
         e.ordering_key,
     )
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    notify_due(conn).await
-}
-
-/// Wakes the senders of every replica once the transaction commits.
-async fn notify_due(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_notify($1, '')", WEBHOOKS_CHANNEL)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 
@@ -242,7 +231,7 @@ pub(crate) async fn lock_delivery(
 /// Starts a new attempt series for a delivery: pending, no attempts yet,
 /// due now; the event (and its `webhook-id`) is the same.
 pub(crate) async fn restart(conn: &mut PgConnection, id: Uuid) -> Result<Delivery, sqlx::Error> {
-    let delivery = sqlx::query_as!(
+    sqlx::query_as!(
         Delivery,
         r#"UPDATE webhook_deliveries d
            SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,
@@ -254,10 +243,8 @@ pub(crate) async fn restart(conn: &mut PgConnection, id: Uuid) -> Result<Deliver
                      e.partner_user_id, e.submission_id"#,
         id
     )
-    .fetch_one(&mut *conn)
-    .await?;
-    notify_due(conn).await?;
-    Ok(delivery)
+    .fetch_one(conn)
+    .await
 }
 
 /// Starts a new attempt series for every delivery marked failed at or
@@ -273,8 +260,7 @@ pub(crate) async fn restart_failed_since(
            WHERE status = 'failed' AND finished_at >= $1"#,
         since
     )
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    notify_due(conn).await?;
     Ok(done.rows_affected())
 }
