@@ -106,7 +106,12 @@ pub(crate) enum After {
     Failed,
 }
 
-/// Records an attempt and releases the delivery.
+/// Records an attempt and releases the delivery. Its commit does not wait
+/// for the disk (`synchronous_commit` off for this transaction only): one
+/// such commit per delivery, each waiting for its own flush, bounded the
+/// sender. Should PostgreSQL itself crash, the records of its last moments
+/// (up to three `wal_writer_delay`s) are lost, and those deliveries, still
+/// claimed, are sent again when their lease lapses: at least once, as ever.
 pub(crate) async fn record_attempt(
     db: impl PgExecutor<'_>,
     id: Uuid,
@@ -125,6 +130,7 @@ pub(crate) async fn record_attempt(
                last_attempt_at = now(), last_response_status = $3, last_response = $4,
                next_attempt_at = COALESCE(now() + make_interval(secs => $5), next_attempt_at),
                finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
+           FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
            WHERE id = $1"#,
         id,
         status,
