@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -79,7 +80,7 @@ pub(crate) async fn events(
             id,
             changes,
             pending: Some(first),
-            last: None,
+            sent: None,
             ends_at,
             _slot: slot,
         },
@@ -95,25 +96,36 @@ struct Watch {
     changes: SubmissionChanges,
     /// The next version to send.
     pending: Option<Submission>,
-    /// The last version sent; `None` before the first.
-    last: Option<Submission>,
+    /// What was sent last; `None` before the first.
+    sent: Option<Sent>,
     /// `SSE_MAX_LIFETIME_SECS` after the start: the stream ends, so that
     /// no stream holds its slot and its reloads for ever.
     ends_at: Instant,
     _slot: Slot,
 }
 
+/// What a stream keeps of the event it sent last: enough to skip a version
+/// that would show the client nothing new, and to end after a final one. A
+/// digest of the data, not the submission, which with its upload URLs and
+/// their headers held about 2 KB in every waiting stream.
+struct Sent {
+    digest: [u8; 32],
+    settled: bool,
+}
+
 impl Watch {
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
-            if let Some(s) = self.pending.take()
-                && self.last.as_ref() != Some(&s)
-            {
-                let event = SubmissionEvent::of(&s).into_sse();
-                self.last = Some(s);
-                return Some((Ok(event), self));
+            if let Some(s) = self.pending.take() {
+                let event = SubmissionEvent::of(&s);
+                let digest = Sha256::digest(event.data.as_bytes()).into();
+                if self.sent.as_ref().is_none_or(|sent| sent.digest != digest) {
+                    let settled = s.state.is_settled();
+                    self.sent = Some(Sent { digest, settled });
+                    return Some((Ok(event.into_sse()), self));
+                }
             }
-            if self.last.as_ref().is_some_and(|s| s.state.is_settled()) {
+            if self.sent.as_ref().is_some_and(|sent| sent.settled) {
                 return None;
             }
             tokio::select! {
