@@ -3,12 +3,14 @@
 //! history and write the webhook event it is, all in one transaction; then
 //! announce it to every replica.
 
+use sqlx::{Connection, PgExecutor};
 use uuid::Uuid;
 
 use super::{Kyc, KycError};
 use crate::domain::{Cause, Event, Submission};
 use crate::store::results::{self, StoredResult};
-use crate::store::{announce, submissions};
+use crate::store::announce;
+use crate::store::submissions::{self, NewState};
 
 impl Kyc {
     /// Applies `event` to the submission; returns it as it now is.
@@ -41,7 +43,9 @@ impl Kyc {
         cause: Cause,
         result: Option<&StoredResult>,
     ) -> Result<Submission, KycError> {
-        let mut tx = self.db.begin().await?;
+        // Held past the commit: the announcement goes on the same connection.
+        let mut conn = self.db.acquire().await?;
+        let mut tx = conn.begin().await?;
         let current = submissions::lock(&mut tx, id)
             .await?
             .ok_or(KycError::NotFound)?;
@@ -63,13 +67,18 @@ impl Kyc {
             return Ok(current);
         };
         let next_check = self.pacing.first_look(&next).map(|d| d.as_secs_f64());
-        let changed = submissions::update_state(&mut tx, id, &next, reported, next_check).await?;
-        submissions::record_history(&mut tx, id, current.state.status, &next, cause, reported)
-            .await?;
+        let change = NewState {
+            from: current.state.status,
+            to: &next,
+            cause,
+            gtf_status: reported,
+            next_check_secs: next_check,
+        };
+        let changed = submissions::update_state(&mut tx, id, &change).await?;
         let queued = self.record_event(&mut tx, &current.state, &changed).await?;
         tx.commit().await?;
         tracing::info!(submission = %id, status = next.status.as_str(), cause = cause.as_str(), "submission changed");
-        self.announce(Some(id), queued).await;
+        announce_committed(&mut *conn, Some(id), queued).await;
         Ok(changed)
     }
 
@@ -79,11 +88,15 @@ impl Kyc {
     /// only the wake-up, not the change: senders also poll every second and
     /// streams reload every 30 s.
     pub(super) async fn announce(&self, changed: Option<Uuid>, webhooks_due: bool) {
-        if changed.is_none() && !webhooks_due {
-            return;
-        }
-        if let Err(e) = announce::announce(&self.db, changed, webhooks_due).await {
-            tracing::warn!(error = %e, "a committed change was not announced");
-        }
+        announce_committed(&self.db, changed, webhooks_due).await;
+    }
+}
+
+async fn announce_committed(db: impl PgExecutor<'_>, changed: Option<Uuid>, webhooks_due: bool) {
+    if changed.is_none() && !webhooks_due {
+        return;
+    }
+    if let Err(e) = announce::announce(db, changed, webhooks_due).await {
+        tracing::warn!(error = %e, "a committed change was not announced");
     }
 }

@@ -184,18 +184,32 @@ pub(crate) async fn set_gtf_status(
     Ok(())
 }
 
-/// Writes a new state, with GTF's latest word when there is one, and when
-/// the reconciler is to look next (`None`: never); returns the row.
+/// A change of state, as it is written and recorded in the history.
+pub(crate) struct NewState<'a> {
+    pub(crate) from: Status,
+    pub(crate) to: &'a State,
+    pub(crate) cause: Cause,
+    /// GTF's latest word, when this change comes from one.
+    pub(crate) gtf_status: Option<&'a GtfStatus>,
+    /// When the reconciler is to look next; `None`: never.
+    pub(crate) next_check_secs: Option<f64>,
+}
+
+/// Writes a new state and appends it to the history, in one statement;
+/// returns the row.
 pub(crate) async fn update_state(
     conn: &mut PgConnection,
     id: Uuid,
-    state: &State,
-    gtf_status: Option<&GtfStatus>,
-    next_check_secs: Option<f64>,
+    change: &NewState<'_>,
 ) -> Result<Submission, sqlx::Error> {
+    let to = change.to;
     sqlx::query_as!(
         Row,
-        r#"UPDATE submissions
+        r#"WITH history AS (
+             INSERT INTO submission_history
+               (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
+             VALUES ($1, $8, $2, $9, $5, $3, $4))
+           UPDATE submissions
            SET status = $2, result = $3, reason_code = $4,
                gtf_status = COALESCE($5, gtf_status),
                updated_at = now(),
@@ -207,42 +221,18 @@ pub(crate) async fn update_state(
                      status, gtf_status, result, reason_code, uploads, uploads_expire_at,
                      created_at, updated_at, completed_at, erased_at, check_attempts"#,
         id,
-        state.status.as_str(),
-        state.outcome.result.as_ref().map(GtfResult::as_str),
-        state.outcome.reason_code,
-        gtf_status.map(GtfStatus::as_str),
-        state.status.is_final(),
-        next_check_secs,
+        to.status.as_str(),
+        to.outcome.result.as_ref().map(GtfResult::as_str),
+        to.outcome.reason_code,
+        change.gtf_status.map(GtfStatus::as_str),
+        to.status.is_final(),
+        change.next_check_secs,
+        change.from.as_str(),
+        change.cause.as_str(),
     )
     .fetch_one(conn)
     .await
     .and_then(Submission::try_from)
-}
-
-/// Appends a transition to the history.
-pub(crate) async fn record_history(
-    conn: &mut PgConnection,
-    id: Uuid,
-    from: Status,
-    to: &State,
-    cause: Cause,
-    gtf_status: Option<&GtfStatus>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"INSERT INTO submission_history
-             (submission_id, from_status, to_status, cause, gtf_status, result, reason_code)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
-        id,
-        from.as_str(),
-        to.status.as_str(),
-        cause.as_str(),
-        gtf_status.map(GtfStatus::as_str),
-        to.outcome.result.as_ref().map(GtfResult::as_str),
-        to.outcome.reason_code,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The submission whose GTF id this is.
