@@ -1,7 +1,7 @@
 //! The webhook outbox: events, and their deliveries to each endpoint.
 
 use serde_json::Value;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -64,21 +64,12 @@ pub(crate) struct Due {
 /// (see migration 0009), with `<=` (estimated as passing a third, where
 /// `=` on the unique `seq` looked like one row in all and made a full scan
 /// look as cheap); the claimed ids are an array the update looks up by key.
-///
-/// Planned afresh each time (`plan_cache_mode` for its transaction): the
-/// plan PostgreSQL caches for a prepared statement is kept until the tables'
-/// statistics change, and one made while `webhook_events` was small joined
-/// it by a scan of the whole table, 4–5 ms a claim once it held 25,000
-/// events (`auto_explain` in a bench run).
 pub(crate) async fn claim_due(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     limit: i64,
     lease_secs: f64,
 ) -> Result<Vec<Due>, sqlx::Error> {
-    let mut tx = db
-        .begin_with("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan")
-        .await?;
-    let due = sqlx::query_as!(
+    sqlx::query_as!(
         Due,
         r#"UPDATE webhook_deliveries d
            SET lease_until = now() + make_interval(secs => $2)
@@ -103,10 +94,8 @@ pub(crate) async fn claim_due(
         limit,
         lease_secs
     )
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(due)
+    .fetch_all(db)
+    .await
 }
 
 /// Where a delivery stands after an attempt.
