@@ -396,7 +396,7 @@ def webhooks():
     w("")
     commits = [(label, pgbench(name)) for name, label in (
         ("pg_commit", "`commit.sql`: INSERT one row, COMMIT"),
-        ("pg_commit_notify", "`commit-notify.sql`: the same with `pg_notify`, as each submission change does"),
+        ("pg_commit_notify", "`commit-notify.sql`: the same with `pg_notify` in the transaction, as each submission change did until it announced after its commit"),
     )]
     if all(r for _, r in commits):
         w(

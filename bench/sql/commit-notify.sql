@@ -1,5 +1,5 @@
 -- commit.sql with a NOTIFY in the transaction, as every submission change
--- sends (the change feed's, and the webhook outbox's): PostgreSQL
+-- sent until changes were announced after their commit: PostgreSQL
 -- serializes the commits of transactions that notified (one lock for the
 -- whole server, held until the commit is durable), so they cannot share a
 -- WAL flush.
