@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::{Kyc, KycError};
 use crate::domain::{Cause, Event, Submission};
-use crate::store::results::{self, StoredResult};
 use crate::store::announce;
+use crate::store::results::{self, StoredResult};
 use crate::store::submissions::{self, NewState};
 
 impl Kyc {
