@@ -81,18 +81,18 @@ impl Kyc {
         announce_committed(&mut *conn, Some(id), queued).await;
         Ok(changed)
     }
-
-    /// Wakes every replica's streams of submission `changed` and, with
-    /// `webhooks_due`, their webhook senders, once the change is committed
-    /// (`store::announce` says why not in its transaction). A failure costs
-    /// only the wake-up, not the change: senders also poll every second and
-    /// streams reload every 30 s.
-    pub(super) async fn announce(&self, changed: Option<Uuid>, webhooks_due: bool) {
-        announce_committed(&self.db, changed, webhooks_due).await;
-    }
 }
 
-async fn announce_committed(db: impl PgExecutor<'_>, changed: Option<Uuid>, webhooks_due: bool) {
+/// Wakes every replica's streams of submission `changed` and, with
+/// `webhooks_due`, their webhook senders, once the change is committed
+/// (`store::announce` says why not in its transaction). A failure costs only
+/// the wake-up, not the change: senders also poll every second and streams
+/// reload every 30 s.
+pub(super) async fn announce_committed(
+    db: impl PgExecutor<'_>,
+    changed: Option<Uuid>,
+    webhooks_due: bool,
+) {
     if changed.is_none() && !webhooks_due {
         return;
     }

@@ -11,6 +11,7 @@
 
 use serde_json::json;
 
+use super::change::announce_committed;
 use super::{Kyc, KycError};
 use crate::domain::{Action, Actor, ErasureView, PartnerUserId};
 use crate::store::audit::NewEntry;
@@ -54,7 +55,7 @@ impl Kyc {
         };
         self.audit(&mut *tx, &entry).await?;
         tx.commit().await?;
-        self.announce(None, queued).await;
+        announce_committed(&self.db, None, queued).await;
         Ok(erasure)
     }
 }

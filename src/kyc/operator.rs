@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::audit::about;
+use super::change::announce_committed;
 use super::flow::Page;
 use super::{Kyc, KycError, ResultDetails};
 use crate::domain::{Action, Actor, Cause, Submission};
@@ -100,7 +101,7 @@ impl Kyc {
         };
         self.audit(&mut *tx, &entry).await?;
         tx.commit().await?;
-        self.announce(None, true).await;
+        announce_committed(&self.db, None, true).await;
         Ok(delivery)
     }
 
@@ -125,7 +126,7 @@ impl Kyc {
         };
         self.audit(&mut *tx, &entry).await?;
         tx.commit().await?;
-        self.announce(None, resent > 0).await;
+        announce_committed(&self.db, None, resent > 0).await;
         Ok(resent)
     }
 }
