@@ -178,8 +178,12 @@ async fn every_document_of_a_two_document_profile_is_passed_on() {
 
 #[tokio::test]
 async fn storage_refuses_tampered_and_expired_urls() {
+    // The URL's expiry is whole seconds: with 2 s it is valid for more than
+    // one second whenever it was presigned (with 1 s, for as little as what
+    // remained of the current second, and the checks below could find it
+    // expired already).
     let sim = start_sim(gtf_bff::sim::SimConfig {
-        upload_ttl: Duration::from_secs(1),
+        upload_ttl: Duration::from_secs(2),
         ..sim_config()
     })
     .await;
@@ -205,9 +209,9 @@ async fn storage_refuses_tampered_and_expired_urls() {
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err:?}");
 
-    // Time passing is the point: the URL's 1 s lifetime, counted in whole
+    // Time passing is the point: the URL's 2 s lifetime, counted in whole
     // seconds, runs out.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let err = gtf
         .upload(&url, "image/jpeg", Bytes::from_static(JPEG))
         .await
