@@ -58,12 +58,17 @@ pub(crate) struct Due {
 /// while an earlier one with its endpoint and ordering key is pending: it
 /// must be the first unfinished one.
 ///
-/// Shaped so that no plan depends on the statistics or on the limit (a
-/// generic plan guesses a tenth of the rows): the ordering check is a
-/// subquery, one probe of `webhook_deliveries_unfinished` per candidate
-/// (see migration 0009), with `<=` (estimated as passing a third, where
-/// `=` on the unique `seq` looked like one row in all and made a full scan
-/// look as cheap); the claimed ids are an array the update looks up by key.
+/// Shaped so that no plan depends on the statistics or on the limit (the
+/// prepared statement's generic plan, made once per connection, often when
+/// the tables were small, lasts until they are next analyzed):
+/// - the ordering check is a subquery, one probe of
+///   `webhook_deliveries_unfinished` per candidate (see migration 0009),
+///   with `<=` (estimated as passing a third, where `=` on the unique `seq`
+///   looked like one row in all and made a full scan look as cheap);
+/// - the claimed ids are an array the update looks up by key;
+/// - each claimed delivery's event is a lateral lookup that the planner
+///   cannot turn into a join: a join with the events, planned while they
+///   were few, hashed all of them for every claim (9 ms at 25,000).
 pub(crate) async fn claim_due(
     db: impl PgExecutor<'_>,
     limit: i64,
@@ -71,26 +76,31 @@ pub(crate) async fn claim_due(
 ) -> Result<Vec<Due>, sqlx::Error> {
     sqlx::query_as!(
         Due,
-        r#"UPDATE webhook_deliveries d
-           SET lease_until = now() + make_interval(secs => $2)
-           FROM webhook_events e
-           WHERE d.id = ANY (ARRAY(
-               SELECT c.id FROM webhook_deliveries c
-               WHERE c.status = 'pending'
-                 AND c.next_attempt_at <= now()
-                 AND (c.lease_until IS NULL OR c.lease_until < now())
-                 AND c.seq <= (
-                   SELECT p.seq FROM webhook_deliveries p
-                   WHERE p.finished_at IS NULL AND p.endpoint = c.endpoint
-                     AND p.ordering_key = c.ordering_key
-                   ORDER BY p.seq
-                   LIMIT 1)
-               ORDER BY c.next_attempt_at
-               LIMIT $1
-               FOR UPDATE SKIP LOCKED))
-             AND e.id = d.event_id
-           RETURNING d.id, e.id AS event_id, e.type AS kind, d.endpoint, d.attempts,
-                     e.body::text AS "body!""#,
+        r#"WITH claimed AS (
+             UPDATE webhook_deliveries d
+             SET lease_until = now() + make_interval(secs => $2)
+             WHERE d.id = ANY (ARRAY(
+                 SELECT c.id FROM webhook_deliveries c
+                 WHERE c.status = 'pending'
+                   AND c.next_attempt_at <= now()
+                   AND (c.lease_until IS NULL OR c.lease_until < now())
+                   AND c.seq <= (
+                     SELECT p.seq FROM webhook_deliveries p
+                     WHERE p.finished_at IS NULL AND p.endpoint = c.endpoint
+                       AND p.ordering_key = c.ordering_key
+                     ORDER BY p.seq
+                     LIMIT 1)
+                 ORDER BY c.next_attempt_at
+                 LIMIT $1
+                 FOR UPDATE SKIP LOCKED))
+             RETURNING d.id, d.event_id, d.endpoint, d.attempts)
+           SELECT c.id AS "id!", e.id AS "event_id!", e.type AS "kind!",
+                  c.endpoint AS "endpoint!", c.attempts AS "attempts!", e.body AS "body!"
+           FROM claimed c
+           -- OFFSET 0 keeps the subquery from being pulled up into a join.
+           CROSS JOIN LATERAL (
+             SELECT id, type, body::text FROM webhook_events WHERE id = c.event_id OFFSET 0
+           ) AS e"#,
         limit,
         lease_secs
     )
