@@ -79,7 +79,7 @@ pub(crate) async fn events(
             user,
             id,
             changes,
-            pending: Some(first),
+            pending: Some(Box::new(first)),
             sent: None,
             ends_at,
             _slot: slot,
@@ -94,8 +94,9 @@ struct Watch {
     user: PartnerUserId,
     id: Uuid,
     changes: SubmissionChanges,
-    /// The next version to send.
-    pending: Option<Submission>,
+    /// The next version to send; boxed, as it is there only briefly and
+    /// every waiting stream would otherwise keep room for it.
+    pending: Option<Box<Submission>>,
     /// What was sent last; `None` before the first.
     sent: Option<Sent>,
     /// `SSE_MAX_LIFETIME_SECS` after the start: the stream ends, so that
@@ -128,18 +129,24 @@ impl Watch {
             if self.sent.as_ref().is_some_and(|sent| sent.settled) {
                 return None;
             }
+            // One timer for the reload and the end: a waiting stream keeps
+            // room for each timer it waits on.
+            let wake_at = self.ends_at.min(Instant::now() + SAFETY_RELOAD);
             tokio::select! {
                 () = self.changes.changed() => {}
-                () = tokio::time::sleep(SAFETY_RELOAD) => {}
+                () = tokio::time::sleep_until(wake_at) => {
+                    if Instant::now() >= self.ends_at {
+                        return None;
+                    }
+                }
                 // The client reconnects (to another replica, at shutdown).
                 () = self.state.shutdown.cancelled() => return None,
-                () = tokio::time::sleep_until(self.ends_at) => return None,
             }
             // Boxed: the read's future is large and lives only while it
             // runs, not in every waiting stream. A failed read ends the
             // stream; the client reconnects.
             let read = Box::pin(self.state.kyc.get(&self.user, self.id, false));
-            self.pending = Some(read.await.ok()?);
+            self.pending = Some(Box::new(read.await.ok()?));
         }
     }
 }

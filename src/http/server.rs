@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use futures::FutureExt;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -49,6 +50,9 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let protocols = Arc::new(Protocols::new());
+    // One for the process, cloned for each request: a clone kept by every
+    // connection cost each open event stream a few hundred bytes.
+    let router = Arc::new(router);
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -64,11 +68,15 @@ pub(crate) async fn serve(
                 let in_flight = requests.request();
                 let mut request = request.map(Body::new);
                 request.extensions_mut().insert(ConnectInfo(peer));
-                let router = router.clone();
+                let router = HttpService::clone(&router);
+                // Boxed: hyper keeps room for this future in every connection
+                // for as long as it is open; an event stream needs it only
+                // until its response starts.
                 async move {
                     let response = router.oneshot(request).await?;
                     Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
                 }
+                .boxed()
             });
             let connection = async {
                 let h2 = tokio::select! {
@@ -78,11 +86,15 @@ pub(crate) async fn serve(
                 };
                 let io = TokioIo::new(Watched::new(stream, clock.clone()));
                 if h2 {
-                    let conn = protocols.http2.serve_connection(io, service);
-                    watcher.watch(conn).await
+                    // Boxed: inline, the larger HTTP/2 connection sized the
+                    // task of every connection, each event stream's included.
+                    Box::pin(watcher.watch(protocols.http2.serve_connection(io, service))).await
                 } else {
-                    let conn = protocols.http1.serve_connection(io, service);
-                    watcher.watch(conn).await
+                    // In one expression: a named connection, moved into
+                    // `watch`, still had its own room in the task.
+                    watcher
+                        .watch(protocols.http1.serve_connection(io, service))
+                        .await
                 }
                 .map_err(io::Error::other)
             };
