@@ -56,6 +56,11 @@ pub(crate) struct SubmissionChanges {
 }
 
 impl SubmissionChanges {
+    /// The submission followed.
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
+    }
+
     /// Returns once the submission may have changed since the last call
     /// (or since [`Watchers::watch`]): changes meanwhile are one wake-up.
     pub(crate) async fn changed(&mut self) {

@@ -77,7 +77,6 @@ pub(crate) async fn events(
         Watch {
             state,
             user,
-            id,
             changes,
             pending: Some(Box::new(first)),
             sent: None,
@@ -92,7 +91,7 @@ pub(crate) async fn events(
 struct Watch {
     state: AppState,
     user: PartnerUserId,
-    id: Uuid,
+    /// Wakes the stream when its submission changes, and names it.
     changes: SubmissionChanges,
     /// The next version to send; boxed, as it is there only briefly and
     /// every waiting stream would otherwise keep room for it.
@@ -145,7 +144,7 @@ impl Watch {
             // Boxed: the read's future is large and lives only while it
             // runs, not in every waiting stream. A failed read ends the
             // stream; the client reconnects.
-            let read = Box::pin(self.state.kyc.get(&self.user, self.id, false));
+            let read = Box::pin(self.state.kyc.get(&self.user, self.changes.id(), false));
             self.pending = Some(Box::new(read.await.ok()?));
         }
     }

@@ -3,11 +3,12 @@
 //! own task, so a slow or dead endpoint holds one slot, never the others.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -39,7 +40,7 @@ pub(super) async fn run(kyc: Kyc, changes: ChangeFeed, shutdown: CancellationTok
                 metrics::webhook_oldest_pending(age);
             }
         }
-        let claimed_at = tokio::time::Instant::now();
+        let claimed_at = Instant::now();
         let free = slots.available_permits();
         // Every slot taken (or filled now): more may be due, to be claimed
         // once an attempt ends.
