@@ -32,11 +32,11 @@ pub(crate) struct SubmissionEvent {
 }
 
 impl SubmissionEvent {
-    fn of(s: &Submission) -> Self {
+    fn of(s: Submission) -> Self {
         Self {
             event: "submission",
             // Serializing a view of plain fields cannot fail.
-            data: serde_json::to_string(&SubmissionView::from(s.clone())).unwrap_or_default(),
+            data: serde_json::to_string(&SubmissionView::from(s)).unwrap_or_default(),
         }
     }
 
@@ -117,10 +117,10 @@ impl Watch {
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
             if let Some(s) = self.pending.take() {
-                let event = SubmissionEvent::of(&s);
+                let settled = s.state.is_settled();
+                let event = SubmissionEvent::of(*s);
                 let digest = Sha256::digest(event.data.as_bytes()).into();
                 if self.sent.as_ref().is_none_or(|sent| sent.digest != digest) {
-                    let settled = s.state.is_settled();
                     self.sent = Some(Sent { digest, settled });
                     return Some((Ok(event.into_sse()), self));
                 }
