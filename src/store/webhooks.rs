@@ -94,12 +94,12 @@ pub(crate) async fn claim_due(
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED))
              RETURNING d.id, d.event_id, d.endpoint, d.attempts)
-           SELECT c.id AS "id!", e.id AS "event_id!", e.type AS "kind!",
+           SELECT c.id AS "id!", c.event_id AS "event_id!", e.type AS "kind!",
                   c.endpoint AS "endpoint!", c.attempts AS "attempts!", e.body AS "body!"
            FROM claimed c
            -- OFFSET 0 keeps the subquery from being pulled up into a join.
            CROSS JOIN LATERAL (
-             SELECT id, type, body::text FROM webhook_events WHERE id = c.event_id OFFSET 0
+             SELECT type, body::text FROM webhook_events WHERE id = c.event_id OFFSET 0
            ) AS e"#,
         limit,
         lease_secs
